@@ -1,0 +1,24 @@
+"""Django-Q2 entry points. Thin and stable by name (Sentry groups by them): load ids, call services."""
+
+from __future__ import annotations
+
+import structlog
+
+from cedula import services
+
+logger = structlog.get_logger(__name__)
+
+
+def lookup_next(ticket_id: int) -> int:
+    """Run the most urgent due lookup for this ticket (see services.lookup_run_ticket)."""
+    from cedula.registry.browser import get_runner
+
+    # cedula.signals binds task_id when Django-Q2 starts the task.
+    task_id = structlog.contextvars.get_contextvars().get("task_id", "")
+    with structlog.contextvars.bound_contextvars(ticket_id=ticket_id):
+        return services.lookup_run_ticket(ticket_id=ticket_id, run_lookup=get_runner().lookup, task_id=task_id)
+
+
+def dispatch() -> int:
+    """Safety net (scheduled each minute): reap what dead workers held and top the queue up."""
+    return services.lookups_dispatch()
