@@ -111,6 +111,12 @@ class CedulaInfo(models.Model):
     class Meta:
         verbose_name = "cédula"
         verbose_name_plural = "cédulas"
+        permissions = [
+            ("import_cedulas", "Puede importar cédulas"),
+            ("export_cedulas", "Puede exportar cédulas"),
+            ("queue_lookups", "Puede encolar, reintentar y reiniciar consultas"),
+            ("pause_lookups", "Puede pausar y reanudar las consultas"),
+        ]
         indexes = [
             # The dispatcher's question: the most urgent due row that nobody holds. A partial index keeps it
             # small (only queued rows) and ordered the way the query reads it.

@@ -183,6 +183,8 @@ if REGISTRY_MIN_GAP_S < 0:
 REGISTRY_NAV_TIMEOUT_S = env.float("REGISTRY_NAV_TIMEOUT_S", default=20.0)
 REGISTRY_FORM_TIMEOUT_S = env.float("REGISTRY_FORM_TIMEOUT_S", default=10.0)
 REGISTRY_ANSWER_TIMEOUT_S = env.float("REGISTRY_ANSWER_TIMEOUT_S", default=20.0)
+# The whole attempt (page, form, captcha, answer) ends within this budget, well inside the 120 s task timeout.
+REGISTRY_LOOKUP_BUDGET_S = env.float("REGISTRY_LOOKUP_BUDGET_S", default=90.0)
 REGISTRY_BREAKER_THRESHOLD = env.int("REGISTRY_BREAKER_THRESHOLD", default=5)
 REGISTRY_BREAKER_COOLDOWN_S = env.float("REGISTRY_BREAKER_COOLDOWN_S", default=300.0)
 REGISTRY_BREAKER_MAX_COOLDOWN_S = env.float("REGISTRY_BREAKER_MAX_COOLDOWN_S", default=3600.0)
@@ -198,7 +200,7 @@ if CAPTCHA_SOLVER not in {"none", "2captcha"}:
     raise environ.ImproperlyConfigured("CAPTCHA_SOLVER must be 'none' or '2captcha'.")
 CAPTCHA_API_URL = env.str("CAPTCHA_API_URL", default="https://2captcha.com")
 CAPTCHA_API_KEY = env.str("CAPTCHA_API_KEY", default="")
-CAPTCHA_TIMEOUT_S = env.float("CAPTCHA_TIMEOUT_S", default=60.0)
+CAPTCHA_TIMEOUT_S = env.float("CAPTCHA_TIMEOUT_S", default=45.0)
 
 # --- Public side ----------------------------------------------------------------------------------------------------
 REFRESH_MAX_PER_HOUR = env.int("REFRESH_MAX_PER_HOUR", default=1)

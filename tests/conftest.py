@@ -1,0 +1,31 @@
+"""Shared fixtures. Each area owns a delimited section below; keep fixtures thin wrappers over factories/helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path):
+    # Tests never wait the production 5 s gap unless they ask for it.
+    settings.REGISTRY_MIN_GAP_S = 0
+    settings.LOOKUP_RETRY_DELAYS_S = [0.5, 1, 2]
+
+
+# === factories ======================================================================================================
+from tests.factories import CedulaInfoFactory, UserFactory  # noqa: E402
+
+
+@pytest.fixture
+def user_factory():
+    return UserFactory
+
+
+@pytest.fixture
+def cedula_factory():
+    return CedulaInfoFactory
+
+
+# === registry (stand-in site, browser) ===============================================================================
+
+# === queue (real qcluster worker) ===================================================================================
