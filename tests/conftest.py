@@ -29,3 +29,20 @@ def cedula_factory():
 # === registry (stand-in site, browser) ===============================================================================
 
 # === queue (real qcluster worker) ===================================================================================
+from tests.worker import WorkerProcess  # noqa: E402
+
+
+@pytest.fixture
+def start_worker(transactional_db, registry_site, tmp_path):
+    """Start a real `manage.py qcluster` on the test database and the stand-in registry: start_worker(**env)."""
+    started: list[WorkerProcess] = []
+
+    def start(**env: str) -> WorkerProcess:
+        worker = WorkerProcess(registry_url=registry_site.url, log_dir=tmp_path / "logs", extra_env=env)
+        worker.start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()

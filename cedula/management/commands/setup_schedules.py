@@ -1,0 +1,30 @@
+"""Periodic jobs, declared here and nowhere else. Idempotent: run it on every deploy (`make run` does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+from django_q.models import Schedule
+
+# name -> (dotted task, minutes between runs). Names are stable: they are the upsert key.
+SCHEDULES: dict[str, tuple[str, int]] = {
+    # Safety net: reap rows held by dead workers and top the broker up (normally each lookup re-dispatches).
+    "lookups-dispatch": ("cedula.tasks.dispatch", 1),
+}
+
+
+class Command(BaseCommand):
+    help = "Create or update the Django-Q2 schedules the pipeline needs; remove stale ones we own."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        for name, (func, minutes) in SCHEDULES.items():
+            _, created = Schedule.objects.update_or_create(
+                name=name,
+                defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
+            )
+            self.stdout.write(f"{'created' if created else 'updated'} schedule {name}: {func} every {minutes} min")
+        stale = Schedule.objects.filter(func__startswith="cedula.").exclude(name__in=SCHEDULES)
+        for schedule in stale:
+            self.stdout.write(f"removed stale schedule {schedule.name}")
+        stale.delete()
