@@ -187,6 +187,9 @@ class Throttle(models.Model):
         verbose_name = "límite de peticiones"
         verbose_name_plural = "límites de peticiones"
 
+    def __str__(self) -> str:
+        return f"{self.key}: {self.next_slot_at}"
+
 
 class Breaker(models.Model):
     """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=1)."""
@@ -210,6 +213,9 @@ class Breaker(models.Model):
         verbose_name = "interruptor"
         verbose_name_plural = "interruptores"
 
+    def __str__(self) -> str:
+        return "pausado" if self.paused else self.state
+
 
 class LookupTicket(models.Model):
     """A permit for one Django-Q2 `lookup_next` task. At most LOOKUP_DISPATCH_DEPTH exist; a task whose ticket is gone
@@ -218,6 +224,9 @@ class LookupTicket(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     started_by = models.CharField(max_length=100, blank=True)
+
+    def __str__(self) -> str:
+        return f"ticket {self.pk}"
 
 
 class AlertState(models.Model):
@@ -229,3 +238,6 @@ class AlertState(models.Model):
     last_rate = models.FloatField(default=0)
     last_attempts = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {'firing' if self.firing else 'ok'}"

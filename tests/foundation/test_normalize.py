@@ -9,7 +9,16 @@ from cedula.normalize import mask_cedula, normalize_cedula, scrub_text
 
 @pytest.mark.parametrize(
     "text",
-    ["1.234.567", "1,234,567", " 1234567 ", "CC 1234567", "C.C. 1.234.567", "0001234567", "cédula: 1234567", "1 234 567"],
+    [
+        "1.234.567",
+        "1,234,567",
+        " 1234567 ",
+        "CC 1234567",
+        "C.C. 1.234.567",
+        "0001234567",
+        "cédula: 1234567",
+        "1 234 567",
+    ],
 )
 def test_it_accepts_the_formats_people_type(text):
     assert normalize_cedula(text) == "1234567"

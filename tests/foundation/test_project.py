@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_migrations_are_complete():
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_check_deploy_with_production_variables_reports_no_warnings(tmp_path):
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "DEBUG", "SENTRY"))
+    }
+    env.update(
+        {
+            "DEBUG": "0",
+            "SECRET_KEY": "a-production-grade-secret-key-with-plenty-of-entropy-8f3a9c1e7d2b6a40f5e9",
+            "ALLOWED_HOSTS": "consola.example.com",
+            "OPS_IGNORE_DOTENV": "1",
+            "VAR_DIR": str(tmp_path),
+            "LOG_DIR": str(tmp_path / "logs"),
+        }
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_settings_refuse_to_start_without_a_secret_key_in_production(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    env.update({"DEBUG": "0", "OPS_IGNORE_DOTENV": "1", "VAR_DIR": str(tmp_path), "LOG_DIR": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        assert cursor.fetchone()[0] == "wal"
+        cursor.execute("PRAGMA busy_timeout")
+        assert cursor.fetchone()[0] >= 5000
+    assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:index",
+        "admin:cedula_cedulainfo_changelist",
+        "admin:cedula_lookupattempt_changelist",
+        "admin:cedula_importbatch_changelist",
+        "admin:accounts_user_changelist",
+    ],
+)
+def test_non_staff_get_no_admin(client, user_factory, url):
+    user = user_factory(cedula="7654321")
+    client.force_login(user)
+    response = client.get(reverse(url))
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "admin:index",
+        "admin:cedula_cedulainfo_changelist",
+        "admin:cedula_lookupattempt_changelist",
+        "admin:cedula_importbatch_changelist",
+        "admin:accounts_user_changelist",
+    ],
+)
+def test_staff_see_the_console(admin_client, url):
+    assert admin_client.get(reverse(url)).status_code == 200
+
+
+def test_env_example_lists_every_setting_read_from_the_environment():
+    settings_text = (ROOT / "ops" / "settings.py").read_text()
+    example = (ROOT / ".env.example").read_text()
+    import re
+
+    names = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_text))
+    missing = sorted(n for n in names if f"{n}=" not in example)
+    assert not missing, f".env.example lacks: {missing}"

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from cedula.models import CedulaInfo, Priority, Source, Status
+from ops.accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def register(client, *, email="ana@example.com", cedula="1.234.567", password="Clave-segura-2026"):
+    return client.post(
+        reverse("accounts:register"),
+        {"email": email, "cedula": cedula, "password1": password, "password2": password},
+    )
+
+
+def test_a_registration_creates_a_pending_cedula_queued_ahead_of_bulk_work(client):
+    response = register(client)
+
+    assert response.status_code == 302
+    user = User.objects.get(email="ana@example.com")
+    assert user.cedula == "1234567"
+    info = CedulaInfo.objects.get(user=user)
+    assert info.cedula == "1234567"
+    assert info.status == Status.PENDING
+    assert info.priority == Priority.INTERACTIVE
+    assert info.source == Source.REGISTRATION
+    assert info.next_attempt_at is not None
+
+
+def test_a_duplicate_cedula_in_another_format_is_refused_with_a_clear_error(client):
+    register(client)
+    client.logout()
+
+    response = register(client, email="otra@example.com", cedula="C.C. 1,234,567")
+
+    assert response.status_code == 200
+    assert "Ya existe una cuenta registrada con esta cédula." in response.content.decode()
+    assert User.objects.count() == 1
+
+
+def test_an_invalid_cedula_is_refused_with_the_reason(client):
+    response = register(client, cedula="12ab")
+
+    assert response.status_code == 200
+    assert "no es una cédula" in response.content.decode()
+    assert not CedulaInfo.objects.exists()
+
+
+def test_a_cedula_known_from_an_import_is_linked_to_the_new_user(client):
+    CedulaInfo.objects.create(cedula="1234567", source=Source.IMPORT, priority=Priority.BULK)
+
+    register(client)
+
+    info = CedulaInfo.objects.get(cedula="1234567")
+    assert info.user.email == "ana@example.com"
+    assert info.priority == Priority.INTERACTIVE
+
+
+def test_login_and_home_show_the_status(client):
+    register(client)
+    client.logout()
+
+    response = client.post(reverse("accounts:login"), {"username": "ana@example.com", "password": "Clave-segura-2026"})
+    assert response.status_code == 302
+
+    home = client.get(reverse("accounts:home"))
+    assert "Verificando tu cédula" in home.content.decode()
+
+
+def test_home_requires_login(client):
+    response = client.get(reverse("accounts:home"))
+    assert response.status_code == 302
+    assert reverse("accounts:login") in response["Location"]
