@@ -6,73 +6,148 @@ masked form, the scrubber is the net under them (third-party messages, exception
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import logging.handlers
+import os
+import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import structlog
 
-from cedula.normalize import scrub_text
+from cedula.normalize import mask_cedula, scrub_text
 
 _configured = False
 
+# Keys whose value is a cedula whatever its shape: a short one (3-5 digits) or an int escapes the text pattern.
+CEDULA_KEYS = frozenset({"cedula", "nuip", "documento", "document"})
+
+
+def scrub_value(value: Any, key: str | None = None) -> Any:
+    """Mask cedula-shaped numbers in a value, recursing into dicts, lists and tuples (dict keys included)."""
+    if key is not None and key.lower() in CEDULA_KEYS and isinstance(value, (str, int)) and not isinstance(value, bool):
+        return mask_cedula(str(value))
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {
+            scrub_text(k) if isinstance(k, str) else k: scrub_value(v, k if isinstance(k, str) else None)
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return type(value)(scrub_value(v) for v in value)
+    return value
+
 
 def _scrub_event(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    for key, value in event_dict.items():
-        if isinstance(value, str):
-            event_dict[key] = scrub_text(value)
-    return event_dict
+    return {key: scrub_value(value, key) for key, value in event_dict.items()}
 
 
-def configure_logging(
-    *, log_dir: Path, level: str, console_format: str, max_bytes: int, backup_count: int
-) -> None:
+def _wrap_for_formatter(logger: Any, name: str, event_dict: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """structlog's wrap_for_formatter, plus the exception on the stdlib record itself.
+
+    Sentry's logging integration reads record.exc_info: without it `logger.exception(...)` would reach Sentry as a
+    bare message with no stack trace.
+    """
+    args, kwargs = structlog.stdlib.ProcessorFormatter.wrap_for_formatter(logger, name, event_dict)
+    exc_info = event_dict.get("exc_info")
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    elif isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if isinstance(exc_info, tuple) and exc_info[0] is not None:
+        kwargs["exc_info"] = exc_info
+    return args, kwargs
+
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.processors.StackInfoRenderer(),
+]
+
+
+def build_formatter(fmt: str) -> structlog.stdlib.ProcessorFormatter:
+    """The formatter of every handler: "json" (one object a line) or "console" (readable, for development)."""
+    renderer: Any
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(default=str)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_SHARED,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            # Render the traceback to text before scrubbing: exception messages carry whatever the caller put there.
+            structlog.processors.format_exc_info,
+            _scrub_event,
+            renderer,
+        ],
+    )
+
+
+class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A size-rotated file that several processes (web workers, the qcluster's children) append to safely.
+
+    The stdlib handler assumes one writer: when another process rotates, it keeps writing into the renamed file and
+    rotates it again. Here a lock file serialises rotation and a writer reopens the path when its inode changed.
+    """
+
+    def __init__(self, filename: str | Path, **kwargs: Any) -> None:
+        super().__init__(filename, **kwargs)
+        self._lock_path = f"{self.baseFilename}.lock"
+
+    def _reopen_if_rotated(self) -> None:
+        if self.stream is None:
+            return
+        try:
+            on_disk = os.stat(self.baseFilename).st_ino
+        except FileNotFoundError:
+            on_disk = None
+        if on_disk != os.fstat(self.stream.fileno()).st_ino:
+            self.stream.close()
+            self.stream = self._open()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            with open(self._lock_path, "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    self._reopen_if_rotated()
+                    super().emit(record)
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(*, log_dir: Path, level: str, console_format: str, max_bytes: int, backup_count: int) -> None:
     global _configured
     if _configured:
         return
     _configured = True
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
-    ]
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
+        processors=[*_SHARED, _wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        # Not cached: structlog.testing.capture_logs() must be able to swap the processors of module-level loggers.
+        cache_logger_on_first_use=False,
     )
 
-    def formatter(renderer: Any) -> structlog.stdlib.ProcessorFormatter:
-        return structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=shared,
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info,
-                _scrub_event,
-                renderer,
-            ],
-        )
-
-    file_handler = logging.handlers.RotatingFileHandler(
+    file_handler = SharedRotatingFileHandler(
         log_dir / "ops.jsonl", maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True
     )
-    file_handler.setFormatter(formatter(structlog.processors.JSONRenderer()))
+    file_handler.setFormatter(build_formatter("json"))
 
     console = logging.StreamHandler()  # stderr: stdout stays clean for machine-readable command output
-    if console_format == "json":
-        console.setFormatter(formatter(structlog.processors.JSONRenderer()))
-    else:
-        console.setFormatter(formatter(structlog.dev.ConsoleRenderer(colors=False)))
+    console.setFormatter(build_formatter("json" if console_format == "json" else "console"))
 
     root = logging.getLogger()
     root.handlers[:] = [file_handler, console]
@@ -84,7 +159,10 @@ def configure_logging(
 
 
 class RequestLogMiddleware:
-    """One structured line per request: method, path (no query string), status and duration."""
+    """One structured line per request: method, path (no query string), status and duration.
+
+    Every line logged while the request runs carries its request_id (also sent back as X-Request-ID).
+    """
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -92,14 +170,19 @@ class RequestLogMiddleware:
 
     def __call__(self, request: Any) -> Any:
         started = time.perf_counter()
-        response = self.get_response(request)
-        if not request.path.startswith("/static/"):
-            self.logger.info(
-                "http_request",
-                method=request.method,
-                path=request.path,
-                status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-                user_id=getattr(getattr(request, "user", None), "pk", None),
-            )
+        request_id = uuid.uuid4().hex[:16]
+        # A thread of the web server serves many requests: nothing bound by the previous one may leak into this one.
+        structlog.contextvars.clear_contextvars()
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response = self.get_response(request)
+            if not request.path.startswith("/static/"):
+                self.logger.info(
+                    "http_request",
+                    method=request.method,
+                    path=request.path,
+                    status=response.status_code,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                    user_id=getattr(getattr(request, "user", None), "pk", None),
+                )
+        response.headers.setdefault("X-Request-ID", request_id)
         return response

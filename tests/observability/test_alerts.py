@@ -1,0 +1,165 @@
+"""Error-rate and breaker alerts, received by a real local Sentry server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pytest
+import time_machine
+
+from cedula import alerts, selectors, tasks
+from cedula.models import AlertState
+from tests.observability.conftest import report
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def blocked(n: int) -> list:
+    return [report("error", "blocked") for _ in range(n)]
+
+
+def active(n: int) -> list:
+    return [report("active") for _ in range(n)]
+
+
+def alert_events(events: list[dict], alert: str) -> list[dict]:
+    return [e for e in events if e.get("tags", {}).get("alert") == alert]
+
+
+def test_the_error_rate_reads_attempts_of_the_window_only(lookups):
+    with time_machine.travel(START - dt.timedelta(minutes=20), tick=False):
+        lookups(blocked(5))
+    with time_machine.travel(START, tick=False):
+        lookups(blocked(3) + active(5) + [report("error", "timeout")])
+        stats = selectors.lookup_error_rate(window_min=15)
+
+    assert (stats.attempts, stats.errors) == (9, 4)
+    assert stats.errors_by_kind == {"blocked": 3, "timeout": 1}
+    assert stats.rate == pytest.approx(4 / 9)
+
+
+def test_a_spike_of_blocked_lookups_sends_one_event_per_cooldown_and_one_on_recovery(lookups, sentry_capture, settings):
+    settings.ERROR_RATE_MIN_ATTEMPTS = 10
+    settings.ERROR_RATE_ALERT_COOLDOWN_MIN = 60
+    with time_machine.travel(START, tick=False) as clock:
+        cedulas = lookups(blocked(18) + active(22))
+        # A third-party line that logs a raw cedula ends up as a breadcrumb of the alert event: it must be masked.
+        logging.getLogger("thirdparty.client").warning("request for %s failed", cedulas[0])
+
+        assert tasks.check_error_rate() == "fired"
+        clock.shift(dt.timedelta(minutes=5))
+        lookups(blocked(5))
+        assert tasks.check_error_rate() is None  # still over, inside the cooldown
+
+        events = alert_events(sentry_capture.events(), "error_rate")
+        assert len(events) == 1
+        event = events[0]
+        assert event["message"] == "lookup error rate 45% over 15 min, 40 attempts"
+        assert event["level"] == "error"
+        assert event["tags"]["alert_state"] == "firing"
+        assert event["fingerprint"] == ["alert", "error_rate", "firing"]
+        assert event["environment"] == "test" and event["release"] == "ops-test@1"
+        assert event["contexts"]["alert"]["errors_by_kind"] == {"blocked": 18}
+        raw = sentry_capture.raw().decode()
+        assert "request for ***" in raw  # the breadcrumb arrived, masked
+        assert not [c for c in cedulas if c in raw]
+
+        # Past the cooldown the failures are over: the window holds fresh, mostly successful lookups.
+        clock.shift(dt.timedelta(minutes=60))
+        sentry_capture.clear()
+        lookups(active(12))
+        assert tasks.check_error_rate() == "recovered"
+
+    events = alert_events(sentry_capture.events(), "error_rate")
+    assert [e["message"] for e in events] == ["lookup error rate recovered: 0% over 15 min, 12 attempts"]
+    assert events[0]["tags"]["alert_state"] == "recovered"
+    assert events[0]["fingerprint"] == ["alert", "error_rate", "recovered"]
+    assert events[0]["level"] == "info"
+    assert AlertState.objects.get(pk="error_rate").firing is False
+
+
+def test_a_spike_that_lasts_past_the_cooldown_is_sent_again(lookups, sentry_capture, settings):
+    settings.ERROR_RATE_ALERT_COOLDOWN_MIN = 30
+    with time_machine.travel(START, tick=False) as clock:
+        lookups(blocked(10))
+        assert alerts.error_rate_check() == "fired"
+        for _ in range(3):  # every 10 minutes, still all blocked
+            clock.shift(dt.timedelta(minutes=10))
+            lookups(blocked(10))
+            alerts.error_rate_check()
+
+    assert len(alert_events(sentry_capture.events(), "error_rate")) == 2  # at 0 and 30 minutes
+
+
+def test_a_spike_that_flaps_inside_the_cooldown_pages_once(lookups, sentry_capture):
+    with time_machine.travel(START, tick=False) as clock:
+        lookups(blocked(10))
+        assert alerts.error_rate_check() == "fired"
+        clock.shift(dt.timedelta(minutes=16))
+        lookups(active(10))
+        assert alerts.error_rate_check() == "recovered"
+        clock.shift(dt.timedelta(minutes=16))
+        lookups(blocked(10))
+        assert alerts.error_rate_check() is None
+
+    states = [e["tags"]["alert_state"] for e in alert_events(sentry_capture.events(), "error_rate")]
+    assert states == ["firing", "recovered"]
+    assert selectors.error_rate_alert_state().firing is False
+    assert selectors.error_rate_alert_state().over_threshold is True
+
+
+def test_too_few_attempts_never_alert(lookups, sentry_capture, settings):
+    settings.ERROR_RATE_MIN_ATTEMPTS = 10
+    with time_machine.travel(START, tick=False):
+        lookups(blocked(9))
+        assert alerts.error_rate_check() is None
+
+    assert alert_events(sentry_capture.events(), "error_rate") == []
+
+
+def test_a_rate_at_the_threshold_does_not_alert(lookups, settings):
+    settings.ERROR_RATE_THRESHOLD = 0.30
+    with time_machine.travel(START, tick=False):
+        lookups(blocked(3) + active(7))
+        assert alerts.error_rate_check() is None
+
+
+def test_the_dashboard_selector_shows_the_alert_state(lookups, sentry_capture):
+    assert selectors.error_rate_alert_state().firing is False
+    assert selectors.error_rate_alert_state().last_sent_at is None
+    with time_machine.travel(START, tick=False):
+        lookups(blocked(8) + active(4))
+        alerts.error_rate_check()
+        state = selectors.error_rate_alert_state()
+
+    assert state.firing is True
+    assert state.last_sent_at == START
+    assert state.last_rate == pytest.approx(8 / 12)
+    assert state.last_attempts == 12
+    assert (state.threshold, state.window_min, state.min_attempts) == (0.30, 15, 10)
+
+
+def test_the_breaker_opening_and_closing_are_alert_events(db, settings, sentry_capture):
+    from tests.observability.conftest import record_lookups
+
+    settings.REGISTRY_BREAKER_THRESHOLD = 3
+    settings.REGISTRY_BREAKER_COOLDOWN_S = 300
+    settings.LOOKUP_RETRY_DELAYS_S = [86_400, 86_400, 86_400]
+    with time_machine.travel(START, tick=False) as clock:
+        cedulas = record_lookups(blocked(3))
+        clock.shift(dt.timedelta(seconds=301))
+        cedulas += record_lookups(active(1))  # the probe succeeds
+
+    events = alert_events(sentry_capture.events(), "breaker")
+    assert [e["message"] for e in events] == [
+        "lookup circuit breaker opened for 300 s",
+        "lookup circuit breaker closed",
+    ]
+    assert [e["tags"]["alert_state"] for e in events] == ["opened", "closed"]
+    assert [e["fingerprint"] for e in events] == [["alert", "breaker", "opened"], ["alert", "breaker", "closed"]]
+    assert [e["level"] for e in events] == ["error", "info"]
+    raw = sentry_capture.raw().decode()
+    assert not [c for c in cedulas if c in raw]
+    assert not re.search(r"(?<!\d)1234\d{6}(?!\d)", raw)
