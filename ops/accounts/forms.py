@@ -11,8 +11,12 @@ from ops.accounts.models import User
 
 
 class RegistrationForm(forms.ModelForm):
-    password1 = forms.CharField(label="Contraseña", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    password2 = forms.CharField(label="Repita la contraseña", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password1 = forms.CharField(
+        label="Contraseña", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+    password2 = forms.CharField(
+        label="Repite la contraseña", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
 
     class Meta:
         model = User
@@ -72,3 +76,12 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "Correo o contraseña incorrectos.",
         "inactive": "Esta cuenta está inactiva.",
     }
+
+
+class ProfileForm(forms.ModelForm):
+    """What a person may change about themselves. Not the cedula (only staff, in the console) and not the email."""
+
+    class Meta:
+        model = User
+        fields = ["first_name", "last_name"]
+        labels = {"first_name": "Nombres", "last_name": "Apellidos"}

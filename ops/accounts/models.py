@@ -47,3 +47,19 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RefreshRequest(models.Model):
+    """One accepted "Actualizar datos" by a person. The per-hour and per-day refresh limits count these rows:
+    durable (a restart or a cache flush must not hand out fresh allowances) and shared by every process."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_requests")
+    requested_at = models.DateTimeField("solicitada")
+
+    class Meta:
+        verbose_name = "actualización solicitada"
+        verbose_name_plural = "actualizaciones solicitadas"
+        indexes = [models.Index(fields=["user", "-requested_at"], name="refresh_user_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.requested_at:%Y-%m-%d %H:%M}"

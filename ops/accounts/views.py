@@ -1,25 +1,65 @@
+"""The public site: registration, login, and a person's own cedula (home, profile, /estado.json, refresh).
+
+Every page about a cedula reads `request.user`'s own row and nothing else: no view takes a cedula or a row id.
+"""
+
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import structlog
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
-from cedula import selectors
-from ops.accounts.forms import LoginForm, RegistrationForm
+from cedula import selectors, services
+from ops.accounts import presenters
+from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
+from ops.accounts.services import registration_attempt
+
+logger = structlog.get_logger(__name__)
 
 
+def _status_context(request: HttpRequest) -> dict[str, Any]:
+    now = timezone.now()
+    status = selectors.public_status_for_user(user=request.user, now=now)
+    return {"info": status.info, "card": presenters.status_payload(status, now=now)}
+
+
+@never_cache
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
+    if request.method == "POST":
+        throttle = registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
+        if not throttle.allowed:
+            when = (
+                presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
+            )
+            form = RegistrationForm()
+            form.add_error(
+                None,
+                "Hubo demasiados intentos de registro desde esta conexión. "
+                f"Intenta de nuevo {when} (hora de Colombia).",
+            )
+            return render(request, "accounts/register.html", {"form": form}, status=429)
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # The user's post_save signal queues the lookup once this commits.
         with transaction.atomic():
             user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        logger.info("user_registered", user_id=user.pk)
         messages.success(request, "Cuenta creada. Estamos verificando tu cédula.")
         return redirect("accounts:home")
     return render(request, "accounts/register.html", {"form": form})
@@ -35,11 +75,57 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
+@never_cache
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/home.html", {"info": selectors.cedula_for_user(user=request.user)})
+    return render(request, "accounts/home.html", _status_context(request))
 
 
+@never_cache
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/profile.html", {"info": selectors.cedula_for_user(user=request.user)})
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Tus datos quedaron guardados.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {**_status_context(request), "form": form})
+
+
+def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Like login_required, but a script gets a JSON 401 instead of a redirect to an HTML login page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"error": "authentication_required"}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@never_cache
+@require_GET
+@json_login_required
+def status_json(request: HttpRequest) -> JsonResponse:
+    # Query parameters are ignored on purpose: the answer is always about the requesting user.
+    return JsonResponse(_status_context(request)["card"])
+
+
+@require_POST
+@login_required
+def refresh(request: HttpRequest) -> HttpResponse:
+    decision = services.cedula_user_refresh(user=request.user)
+    if decision.accepted:
+        messages.success(request, "Pedimos una nueva verificación de tu cédula. Verás el resultado en esta página.")
+    else:
+        messages.warning(
+            request,
+            presenters.refusal_message(
+                reason=decision.reason, next_allowed_at=decision.next_allowed_at, now=timezone.now()
+            ),
+        )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
+        target = "accounts:home"
+    return redirect(target)

@@ -1,0 +1,30 @@
+"""Fixtures of the public-site tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _public_site_settings(settings, tmp_path):
+    # Pages link their CSS/JS through {% static %}: without collectstatic there is no manifest, so tests use the
+    # plain storage (the live server serves the files from the app directories).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # A private cache: the registration throttle must not see other test runs' counters in var/cache.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    }
+    settings.REFRESH_MAX_PER_HOUR = 1
+    settings.REFRESH_MAX_PER_DAY = 5
+
+
+@pytest.fixture
+def person(user_factory):
+    """A registered person; registering queued a lookup of their cedula (status pending)."""
+    return user_factory(cedula="52123456", email="ana@example.com")
