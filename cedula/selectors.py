@@ -172,3 +172,83 @@ def public_status_for_user(*, user: User, now: dt.datetime | None = None) -> Pub
     now = now or timezone.now()
     info = cedula_for_user(user=user)
     return PublicStatus(info=info, checking=lookup_in_progress(info), refresh=refresh_allowance(user=user, now=now))
+
+
+# --- Observability: lookup error rate and what on-call was told -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErrorRate:
+    window_min: int
+    attempts: int
+    errors: int
+    errors_by_kind: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.errors / self.attempts if self.attempts else 0.0
+
+
+def lookup_error_rate(*, window_min: int, now: dt.datetime | None = None) -> ErrorRate:
+    """Share of registry requests (LookupAttempt rows) that ended in error over the last `window_min` minutes."""
+    from django.db.models import Count
+
+    from cedula.models import LookupAttempt
+
+    now = now or timezone.now()
+    recent = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
+    by_outcome = dict(recent.values_list("outcome").annotate(n=Count("id")).order_by())
+    by_kind = dict(
+        recent.filter(outcome=LookupAttempt.Outcome.ERROR)
+        .values_list("error_kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return ErrorRate(
+        window_min=window_min,
+        attempts=sum(by_outcome.values()),
+        errors=by_outcome.get(LookupAttempt.Outcome.ERROR, 0),
+        errors_by_kind={kind or "unknown": n for kind, n in sorted(by_kind.items())},
+    )
+
+
+@dataclass(frozen=True)
+class ErrorRateAlert:
+    """The error-rate alert as on-call knows it. `firing`: an alert was sent and no recovery since.
+    `last_rate`/`last_attempts`: what the latest scheduled check measured (`checked_at`)."""
+
+    firing: bool
+    last_sent_at: dt.datetime | None
+    last_rate: float
+    last_attempts: int
+    checked_at: dt.datetime | None
+    threshold: float
+    window_min: int
+    min_attempts: int
+    cooldown_min: int
+
+    @property
+    def over_threshold(self) -> bool:
+        return self.last_attempts >= self.min_attempts and self.last_rate > self.threshold
+
+
+ERROR_RATE_ALERT_KEY = "error_rate"
+
+
+def error_rate_alert_state() -> ErrorRateAlert:
+    from django.conf import settings
+
+    from cedula.models import AlertState
+
+    state = AlertState.objects.filter(pk=ERROR_RATE_ALERT_KEY).first()
+    return ErrorRateAlert(
+        firing=bool(state and state.firing),
+        last_sent_at=state.last_sent_at if state else None,
+        last_rate=state.last_rate if state else 0.0,
+        last_attempts=state.last_attempts if state else 0,
+        checked_at=state.updated_at if state else None,
+        threshold=settings.ERROR_RATE_THRESHOLD,
+        window_min=settings.ERROR_RATE_WINDOW_MIN,
+        min_attempts=settings.ERROR_RATE_MIN_ATTEMPTS,
+        cooldown_min=settings.ERROR_RATE_ALERT_COOLDOWN_MIN,
+    )

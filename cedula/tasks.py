@@ -22,3 +22,10 @@ def lookup_next(ticket_id: int) -> int:
 def dispatch() -> int:
     """Safety net (scheduled each minute): reap what dead workers held and top the queue up."""
     return services.lookups_dispatch()
+
+
+def check_error_rate() -> str | None:
+    """Scheduled each minute: tell Sentry when the lookup error rate spikes, and when it recovers."""
+    from cedula import alerts
+
+    return alerts.error_rate_check()
