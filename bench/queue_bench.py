@@ -1,0 +1,236 @@
+"""Queue benchmark: a real qcluster, the real stand-in registry and real Chromium on a fresh SQLite file.
+
+(a) rate-bound efficiency: 60 lookups with gap G=1 s, against the 1/G bound        (target >= 0.95)
+(b) priority latency: 100,000 bulk rows pending, a registration's lookup starts    (target <= G + 2 s, G = 5 s)
+(c) worker memory: RSS of the cluster + Chromium after 500 lookups vs after 50     (target <= 1.2x)
+
+Usage: .venv/bin/python bench/queue_bench.py [--only a|b|c] [--lookups-c 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "var" / "bench" / "queue"
+sys.path.insert(0, str(ROOT))
+
+
+def setup_django(db_path: Path) -> None:
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "ops.settings",
+            "OPS_IGNORE_DOTENV": "1",
+            "DEBUG": "1",
+            "DATABASE_URL": f"sqlite:///{db_path}",
+            "LOG_DIR": str(OUT / "logs"),
+            "CACHE_DIR": str(OUT / "cache"),
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    import django
+
+    django.setup()
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_rss_mb(root_pid: int) -> float:
+    from tests.worker import descendants
+
+    return sum(rss_kb(p) for p in [root_pid, *descendants(root_pid)]) / 1024
+
+
+class Cluster:
+    def __init__(self, registry_url: str, db_path: Path, **env: str) -> None:
+        self.env = dict(os.environ)
+        self.env.update({"REGISTRY_URL": registry_url, "DATABASE_URL": f"sqlite:///{db_path}", **env})
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Cluster:
+        log = open(OUT / "qcluster.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def fresh_db() -> Path:
+    from django.core.management import call_command
+
+    db_path = OUT / "queue.sqlite3"
+    call_command("flush", "--noinput", verbosity=0)
+    return db_path
+
+
+def count_attempts() -> int:
+    from cedula.models import LookupAttempt
+
+    return LookupAttempt.objects.count()
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def queue_bulk(n: int, start: int) -> None:
+    from django.utils import timezone
+
+    from cedula.models import CedulaInfo, Priority, Source
+
+    now = timezone.now()
+    CedulaInfo.objects.bulk_create(
+        (
+            CedulaInfo(cedula=str(start + i), source=Source.IMPORT, priority=Priority.BULK, next_attempt_at=now)
+            for i in range(n)
+        ),
+        batch_size=5000,
+    )
+    from cedula import services
+
+    services.lookups_dispatch()
+
+
+def bench_rate(site_url: str, db_path: Path) -> None:
+    from cedula.models import LookupAttempt
+
+    gap, n = 1.0, 60
+    fresh_db()
+    queue_bulk(n, 81_000_000)
+    with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S=str(gap)):
+        if not wait_for(lambda: count_attempts() >= n, timeout=n * gap * 3 + 60):
+            print(f"(a) FAILED: only {count_attempts()} of {n} lookups finished")
+            return
+    starts = sorted(LookupAttempt.objects.values_list("started_at", flat=True))
+    span = (starts[-1] - starts[0]).total_seconds()
+    rate = (n - 1) / span
+    bound = 1 / gap
+    print(
+        f"(a) rate-bound efficiency: {n} lookups, G={gap:.0f} s: {rate:.3f} lookups/s over {span:.1f} s "
+        f"(bound {bound:.3f}/s) -> ratio {rate / bound:.3f} (target >= 0.95)"
+    )
+
+
+def bench_priority(site_url: str, db_path: Path, trials: int = 3) -> None:
+    from cedula.models import LookupAttempt
+    from ops.accounts.models import User
+
+    gap = 5.0
+    fresh_db()
+    queue_bulk(100_000, 82_000_000)
+    latencies = []
+    with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S=str(gap)):
+        if not wait_for(lambda: count_attempts() >= 2, timeout=90):
+            print("(b) FAILED: the worker did not start")
+            return
+        for trial in range(trials):
+            # Register at a different moment of the throttle cycle each time.
+            time.sleep(gap * (trial + 1) / (trials + 1))
+            requested = time.time()
+            user = User.objects.create_user(
+                email=f"persona{trial}@example.com", password="x", cedula=str(3_100_000 + trial)
+            )
+            info = user.cedula_info
+            if not wait_for(lambda i=info: LookupAttempt.objects.filter(cedula=i).exists(), timeout=60, interval=0.05):
+                print(f"(b) FAILED: registration {trial} was not looked up within 60 s")
+                return
+            started = LookupAttempt.objects.get(cedula=info).started_at.timestamp()
+            latencies.append(started - requested)
+    pending = 100_000 - count_attempts() + trials
+    worst = max(latencies)
+    print(
+        f"(b) priority latency with {pending:,} bulk rows pending, G={gap:.0f} s: request -> lookup start "
+        + ", ".join(f"{x:.2f} s" for x in latencies)
+        + f"; worst {worst:.2f} s vs bound G+2 = {gap + 2:.0f} s -> ratio {worst / (gap + 2):.2f} (target <= 1.0)"
+    )
+
+
+def bench_memory(site_url: str, db_path: Path, total: int) -> None:
+    fresh_db()
+    queue_bulk(total + 20, 83_000_000)
+    with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S="0") as cluster:
+        assert cluster.proc is not None
+        if not wait_for(lambda: count_attempts() >= 50, timeout=600, interval=0.5):
+            print("(c) FAILED: 50 lookups did not finish")
+            return
+        at_50 = tree_rss_mb(cluster.proc.pid)
+        started = time.monotonic()
+        if not wait_for(lambda: count_attempts() >= total, timeout=total * 3, interval=0.5):
+            print(f"(c) FAILED: only {count_attempts()} lookups finished")
+            return
+        at_total = tree_rss_mb(cluster.proc.pid)
+        rate = (total - 50) / (time.monotonic() - started)
+    print(
+        f"(c) worker memory (qcluster + Chromium tree): {at_50:.0f} MB after 50 lookups, {at_total:.0f} MB after "
+        f"{total} -> ratio {at_total / at_50:.2f} (target <= 1.2); {rate:.2f} lookups/s at gap 0"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["a", "b", "c"])
+    parser.add_argument("--lookups-c", type=int, default=500)
+    args = parser.parse_args()
+
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir(parents=True)
+    db_path = OUT / "queue.sqlite3"
+    setup_django(db_path)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from cedula.registry.simulator import start_simulator
+
+    site = start_simulator(port=0, min_gap_s=0.0)
+    try:
+        if args.only in (None, "a"):
+            bench_rate(site.url, db_path)
+        if args.only in (None, "b"):
+            bench_priority(site.url, db_path)
+        if args.only in (None, "c"):
+            bench_memory(site.url, db_path, args.lookups_c)
+    finally:
+        site.stop()
+
+
+if __name__ == "__main__":
+    main()

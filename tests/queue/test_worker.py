@@ -1,0 +1,157 @@
+"""The pipeline end to end: a real `qcluster` process, the real stand-in registry, real Chromium."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from django.utils import timezone
+
+from cedula import services
+from cedula.models import Breaker, CedulaInfo, LookupAttempt, Priority, Source, Status
+from cedula.registry.simulator.outcomes import (
+    BLOCKED,
+    FLAKY,
+    MALFORMED,
+    SERVER_ERROR,
+    SLOW,
+    demo_cedulas,
+    expected_outcome,
+)
+from tests.worker import process_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.3, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout} s: {message}")
+
+
+def final_state(info: CedulaInfo) -> str:
+    return f"error:{info.error_kind}" if info.status == Status.ERROR else info.status
+
+
+def all_settled(ids) -> bool:
+    return (
+        not CedulaInfo.objects.filter(pk__in=ids).filter(status=Status.PENDING).exists()
+        and not CedulaInfo.objects.filter(pk__in=ids, next_attempt_at__isnull=False).exists()
+    )
+
+
+def queue(cedulas, priority=Priority.BULK, source=Source.IMPORT):
+    return [services.cedula_request_lookup(cedula=c, priority=priority, source=source).pk for c in cedulas]
+
+
+def test_a_batch_reaches_the_right_final_statuses(start_worker):
+    cedulas = sorted(demo_cedulas())[:6] + ["52123456", "79000111"]
+    ids = queue(cedulas)
+    start_worker()
+
+    wait_until(lambda: all_settled(ids), timeout=120, message="batch did not settle")
+
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+        if info.status == Status.ACTIVE:
+            assert info.municipio and info.puesto and info.mesa
+    assert LookupAttempt.objects.filter(cedula_id__in=ids).count() == len(ids)
+
+
+def test_fault_cedulas_are_retried_per_policy_and_end_with_the_right_kind(start_worker, settings):
+    settings.LOOKUP_RETRY_DELAYS_S = [0.2, 0.2, 0.2]
+    faults = [SERVER_ERROR, MALFORMED, BLOCKED, FLAKY, SLOW]
+    ids = queue(faults)
+    start_worker(REGISTRY_BREAKER_THRESHOLD="100")
+
+    wait_until(lambda: all_settled(ids), timeout=180, message="faults did not settle")
+
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+        attempts = LookupAttempt.objects.filter(cedula=info).count()
+        if info.status == Status.ERROR:
+            assert attempts == 4, (info.cedula, attempts)  # the first try and 3 retries
+        elif info.cedula == FLAKY:
+            assert attempts == 2
+        else:
+            assert attempts == 1
+
+
+def test_an_interactive_row_jumps_ahead_of_a_long_bulk_backlog(start_worker, settings):
+    settings.REGISTRY_MIN_GAP_S = 0.5
+    now = timezone.now()
+    CedulaInfo.objects.bulk_create(
+        CedulaInfo(cedula=str(80_000_000 + n), source=Source.IMPORT, priority=Priority.BULK, next_attempt_at=now)
+        for n in range(2000)
+    )
+    start_worker()
+    wait_until(lambda: LookupAttempt.objects.count() >= 2, timeout=60, message="worker did not start")
+
+    person = services.cedula_request_lookup(cedula="3000111", priority=Priority.INTERACTIVE, source=Source.REGISTRATION)
+    requested = time.monotonic()
+    wait_until(lambda: LookupAttempt.objects.filter(cedula=person).exists(), timeout=30, message="person waited")
+
+    assert time.monotonic() - requested < 0.5 + 5  # G plus one lookup's worth of slack
+    bulk_done = LookupAttempt.objects.exclude(cedula=person).count()
+    assert bulk_done < 2000
+
+
+def _kill_process_holding(cedula_id: int) -> int:
+    holder = wait_until(
+        lambda: (
+            CedulaInfo.objects.filter(pk=cedula_id, claimed_at__isnull=False)
+            .values_list("claimed_by", flat=True)
+            .first()
+        ),
+        timeout=60,
+        interval=0.05,
+        message="row never claimed",
+    )
+    pid = int(holder.rpartition(":")[2])
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_sigkill_of_the_worker_mid_lookup_loses_nothing(start_worker):
+    ids = queue([SLOW])  # answers after ~4 s: plenty of time to kill the worker mid-lookup
+    worker = start_worker()
+    browsers_before = wait_until(worker.chromium_pids, timeout=60, interval=0.1, message="no chromium started")
+    killed = _kill_process_holding(ids[0])
+
+    # No Chromium of the killed worker outlives it for more than a few seconds.
+    wait_until(
+        lambda: not [p for p in browsers_before if "chrom" in process_name(p)],
+        timeout=10,
+        message=f"chromium of worker {killed} survived it",
+    )
+
+    # The sentinel respawns a worker; the reaper hands the row out again and it ends final.
+    wait_until(lambda: all_settled(ids), timeout=150, message="row lost after SIGKILL")
+    info = CedulaInfo.objects.get(pk=ids[0])
+    assert info.status == Status.ACTIVE
+    kinds = list(LookupAttempt.objects.filter(cedula=info).order_by("id").values_list("error_kind", flat=True))
+    assert kinds == ["worker_lost", ""]
+
+
+def test_the_breaker_opens_on_repeated_blocks_and_closes_after_the_cooldown(start_worker, settings):
+    settings.LOOKUP_RETRY_DELAYS_S = [0.2, 0.2, 0.2]
+    blocked = queue([BLOCKED])
+    start_worker(REGISTRY_BREAKER_THRESHOLD="2", REGISTRY_BREAKER_COOLDOWN_S="3")
+
+    wait_until(
+        lambda: Breaker.objects.filter(state=Breaker.State.OPEN).exists(), timeout=60, message="breaker never opened"
+    )
+    opened = time.monotonic()
+    good = queue([sorted(demo_cedulas())[0]], priority=Priority.INTERACTIVE, source=Source.REGISTRATION)
+    assert not LookupAttempt.objects.filter(cedula_id=good[0]).exists()
+
+    wait_until(lambda: all_settled(good), timeout=60, message="breaker never closed")
+    assert time.monotonic() - opened >= 2.5
+    assert Breaker.objects.get().state == Breaker.State.CLOSED
+    assert blocked
