@@ -241,16 +241,19 @@ def test_only_the_last_n_snapshots_are_kept(settings):
 
 
 def test_dispatch_keeps_at_most_the_configured_tickets(settings):
-    from django_q.models import OrmQ
+    from django_q.brokers import get_broker
 
     settings.LOOKUP_DISPATCH_DEPTH = 2
+    broker = get_broker()
+    broker.purge_queue()
     for n in range(10):
         queue(str(6000000 + n))
     services.lookups_dispatch()
     services.lookups_dispatch()
 
     assert LookupTicket.objects.count() == 2
-    assert OrmQ.objects.count() == 2
+    assert broker.queue_size() == 2
+    broker.purge_queue()
 
 
 def test_dispatch_enqueues_nothing_without_due_work():
