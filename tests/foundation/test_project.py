@@ -109,3 +109,14 @@ def test_env_example_lists_every_setting_read_from_the_environment():
     names = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_text))
     missing = sorted(n for n in names if f"{n}=" not in example)
     assert not missing, f".env.example lacks: {missing}"
+
+
+def test_the_readme_documents_every_setting_and_both_commands():
+    import re
+
+    settings_text = (ROOT / "ops" / "settings.py").read_text()
+    readme = (ROOT / "README.md").read_text()
+    names = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', settings_text))
+    missing = sorted(n for n in names if f"| `{n}` |" not in readme)
+    assert not missing, f"README configuration table lacks: {missing}"
+    assert "make run" in readme and "make test" in readme
