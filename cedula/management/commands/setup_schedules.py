@@ -11,6 +11,8 @@ from django_q.models import Schedule
 SCHEDULES: dict[str, tuple[str, int]] = {
     # Safety net: reap rows held by dead workers and top the broker up (normally each lookup re-dispatches).
     "lookups-dispatch": ("cedula.tasks.dispatch", 1),
+    # On-call hears of an error-rate spike (and of the recovery) through Sentry.
+    "lookups-error-rate": ("cedula.tasks.check_error_rate", 1),
 }
 
 

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django_q.models import Schedule
+
+from cedula.models import CedulaInfo, Priority
+from ops.accounts.models import User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_setup_schedules_is_idempotent_and_removes_stale_ones():
+    Schedule.objects.create(name="old-job", func="cedula.tasks.gone", schedule_type=Schedule.MINUTES, minutes=5)
+    call_command("setup_schedules", stdout=StringIO())
+    call_command("setup_schedules", stdout=StringIO())
+
+    schedules = dict(Schedule.objects.values_list("name", "func"))
+    assert schedules == {
+        "lookups-dispatch": "cedula.tasks.dispatch",
+        "lookups-error-rate": "cedula.tasks.check_error_rate",
+    }
+    assert all(s.minutes == 1 and s.repeats == -1 for s in Schedule.objects.all())
+
+
+def test_every_scheduled_function_exists():
+    from importlib import import_module
+
+    from cedula.management.commands.setup_schedules import SCHEDULES
+
+    for func, _minutes in SCHEDULES.values():
+        module, name = func.rsplit(".", 1)
+        assert callable(getattr(import_module(module), name))
+
+
+def test_the_demo_staff_login_is_printed_and_works(client):
+    out = StringIO()
+    call_command("create_demo_staff", stdout=out)
+    email, password = out.getvalue().strip().rsplit(": ", 1)[1].split(" / ")
+
+    user = User.objects.get(email=email)
+    assert user.is_staff
+    assert client.login(username=email, password=password)
+    out2 = StringIO()
+    call_command("create_demo_staff", stdout=out2)
+    assert "password reset" in out2.getvalue() and User.objects.filter(email=email).count() == 1
+
+
+def test_demo_cedulas_are_queued_once():
+    call_command("load_demo_cedulas", stdout=StringIO())
+    first = CedulaInfo.objects.count()
+    out = StringIO()
+    call_command("load_demo_cedulas", stdout=out)
+
+    assert first == 50
+    assert CedulaInfo.objects.count() == 50
+    assert "0 queued, 50 already known" in out.getvalue()
+    assert set(CedulaInfo.objects.values_list("priority", flat=True)) == {Priority.BULK}
