@@ -28,13 +28,7 @@ def due_backlog(*, now: dt.datetime | None = None) -> int:
 
 def worker_heartbeat_age_s() -> float | None:
     """Seconds since a Django-Q2 cluster last reported (None when none ever did)."""
-    from django_q.status import Stat
-
-    stats = Stat.get_all()
-    if not stats:
-        return None
-    newest = max(s.timestamp for s in stats)
-    return max(0.0, (timezone.now() - newest).total_seconds())
+    return worker_health().heartbeat_age_s
 
 
 def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
@@ -48,6 +42,7 @@ def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "paused": breaker.paused,
         "paused_by": breaker.paused_by,
         "paused_at": breaker.paused_at.isoformat() if breaker.paused_at else None,
+        "pause_reason": breaker.pause_reason,
         "consecutive_blocks": breaker.consecutive_blocks,
         "cooldown_s": breaker.cooldown_s,
         "resume_in_s": resume_in,
@@ -82,6 +77,221 @@ def system_health(*, silent_after_s: float) -> SystemHealth:
         due_backlog=due_backlog(),
         breaker=breaker_state(),
     )
+
+
+# --- Console dashboard ----------------------------------------------------------------------------------------------
+# Each read here is shaped for an index so the dashboard stays fast with millions of rows (bench/console_bench.py).
+
+WORKER_LAST_SEEN_KEY = "cedula:worker_last_seen"
+
+
+def status_counts() -> dict[str, int]:
+    """Rows per status, every status present (a GROUP BY that SQLite answers from cedula_status_idx alone)."""
+    from django.db.models import Count
+
+    from cedula.models import Status
+
+    counts = dict.fromkeys(Status.values, 0)
+    for status, n in CedulaInfo.objects.order_by().values_list("status").annotate(n=Count("pk")):
+        counts[status] = n
+    return counts
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    due_now: int
+    in_flight: int
+    scheduled: int  # waiting for a retry backoff (or a future start)
+
+
+def queue_counts(*, now: dt.datetime | None = None) -> QueueCounts:
+    # Both partial indexes (cedula_due_idx, cedula_claimed_idx) hold only queued rows: these stay cheap.
+    now = now or timezone.now()
+    waiting = CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
+    return QueueCounts(
+        due_now=waiting.filter(next_attempt_at__lte=now).count(),
+        in_flight=CedulaInfo.objects.filter(claimed_at__isnull=False).count(),
+        scheduled=waiting.filter(next_attempt_at__gt=now).count(),
+    )
+
+
+@dataclass(frozen=True)
+class HourlyOutcomes:
+    hours: list[dt.datetime]  # UTC, oldest first, one per hour of the window (the current hour last)
+    counts: dict[str, list[int]]  # outcome -> a count per hour
+
+    @property
+    def totals(self) -> list[int]:
+        return [sum(col) for col in zip(*self.counts.values(), strict=True)] if self.counts else []
+
+    @property
+    def error_rates(self) -> list[float | None]:
+        errors = self.counts.get("error", [0] * len(self.hours))
+        return [round(e / t, 3) if t else None for e, t in zip(errors, self.totals, strict=True)]
+
+
+def hourly_outcomes(*, hours: int = 48, now: dt.datetime | None = None) -> HourlyOutcomes:
+    """Lookups per hour by outcome over the last `hours` hours (only that window is read)."""
+    from django.db.models import CharField, Count
+    from django.db.models.functions import Substr, TruncHour
+
+    from cedula.models import LookupAttempt
+
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    current = now.replace(minute=0, second=0, microsecond=0)
+    buckets = [current - dt.timedelta(hours=h) for h in range(hours - 1, -1, -1)]
+    outcomes = LookupAttempt.Outcome.values
+    # Naming every outcome lets SQLite answer from attempt_outcome_idx (outcome, started_at) without the table.
+    qs = LookupAttempt.objects.order_by().filter(outcome__in=outcomes, started_at__gte=buckets[0])
+    if connection.vendor == "sqlite":
+        # SQLite stores UTC text: its first 13 characters are the hour. TruncHour would call Python once per row.
+        qs = qs.annotate(hour=Substr("started_at", 1, 13, output_field=CharField()))
+    else:
+        qs = qs.annotate(hour=TruncHour("started_at", tzinfo=dt.UTC))
+    counts = {outcome: [0] * hours for outcome in outcomes}
+    index = {b: i for i, b in enumerate(buckets)}
+    for outcome, hour, n in qs.values_list("outcome", "hour").annotate(n=Count("pk")):
+        if isinstance(hour, str):
+            hour = dt.datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
+        i = index.get(hour.astimezone(dt.UTC))
+        if i is not None:
+            counts[outcome][i] += n
+    return HourlyOutcomes(hours=buckets, counts=counts)
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    alive: bool  # a Django-Q2 cluster reported within its stat lifetime (a few seconds)
+    clusters: int
+    last_seen: dt.datetime | None  # last heartbeat, else the last finished task
+    heartbeat_age_s: float | None
+    tasks_queued: int
+    failures_24h: int
+    recent_failures: list[dict[str, Any]]
+
+
+def worker_health(*, now: dt.datetime | None = None) -> WorkerHealth:
+    """Django-Q2's view of the worker. Its heartbeat lives only seconds in the cache, so the last one seen is kept
+    (and the last finished task is the fallback) to say how long a dead worker has been silent."""
+    from django.core.cache import cache
+    from django_q.brokers import get_broker
+    from django_q.models import Failure, Task
+    from django_q.status import Stat
+
+    now = now or timezone.now()
+    broker = get_broker()
+    stats = Stat.get_all(broker=broker)
+    last_seen = max((s.timestamp for s in stats), default=None)
+    if last_seen is not None:
+        cache.set(WORKER_LAST_SEEN_KEY, last_seen, None)
+    else:
+        last_seen = cache.get(WORKER_LAST_SEEN_KEY)
+        last_task = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+        if last_task and (last_seen is None or last_task > last_seen):
+            last_seen = last_task
+    try:
+        queued = broker.queue_size()
+    except Exception:  # a broker that cannot answer is shown as unknown, not as an error page
+        queued = -1
+    since = now - dt.timedelta(hours=24)
+    recent = list(
+        Failure.objects.filter(stopped__gte=since)
+        .order_by("-stopped")
+        .values("id", "name", "func", "stopped", "result")[:5]
+    )
+    return WorkerHealth(
+        alive=bool(stats),
+        clusters=len(stats),
+        last_seen=last_seen,
+        heartbeat_age_s=max(0.0, (now - last_seen).total_seconds()) if last_seen else None,
+        tasks_queued=queued,
+        failures_24h=Failure.objects.filter(stopped__gte=since).count(),
+        recent_failures=recent,
+    )
+
+
+def recent_lookup_failures(*, limit: int = 10) -> list[dict[str, Any]]:
+    """The latest failed attempts, newest first, with the cedula masked (this list is shown on screen)."""
+    from cedula.models import LookupAttempt
+    from cedula.normalize import mask_cedula, scrub_text
+
+    rows = (
+        LookupAttempt.objects.filter(outcome=LookupAttempt.Outcome.ERROR)
+        .order_by("-started_at")
+        .values("id", "started_at", "error_kind", "message", "cedula_id", "cedula__cedula")[:limit]
+    )
+    return [
+        {
+            "id": r["id"],
+            "started_at": r["started_at"],
+            "cedula_id": r["cedula_id"],
+            "cedula": mask_cedula(r["cedula__cedula"]),
+            "error_kind": r["error_kind"],
+            "message": scrub_text(r["message"])[:200],
+        }
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class BatchProgress:
+    id: int
+    file_name: str
+    created_at: dt.datetime
+    total: int  # rows linked to the batch
+    outstanding: int  # still pending, queued or held by a worker
+
+    @property
+    def done(self) -> int:
+        return self.total - self.outstanding
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 100
+
+
+def import_batch_progress(*, limit: int = 5, ids: list[int] | None = None) -> list[BatchProgress]:
+    """The latest import batches (or those in `ids`) and how far the lookups of their rows have got."""
+    from django.db.models import Count, Q
+
+    from cedula.models import ImportBatch, Status
+
+    batches_qs = ImportBatch.objects.order_by("-created_at")
+    batches = list(batches_qs.filter(pk__in=ids) if ids is not None else batches_qs[:limit])
+    outstanding = Q(status=Status.PENDING) | Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
+    stats = {
+        row["import_batch_id"]: row
+        for row in CedulaInfo.objects.order_by()
+        .filter(import_batch_id__in=[b.pk for b in batches])
+        .values("import_batch_id")
+        .annotate(total=Count("pk"), outstanding=Count("pk", filter=outstanding))
+    }
+    return [
+        BatchProgress(
+            id=b.pk,
+            file_name=b.file_name,
+            created_at=b.created_at,
+            total=stats.get(b.pk, {}).get("total", 0),
+            outstanding=stats.get(b.pk, {}).get("outstanding", 0),
+        )
+        for b in batches
+    ]
+
+
+def departamentos() -> list[str]:
+    """Distinct non-empty departamentos, sorted. A recursive skip-scan over cedula_departamento_idx: one index seek
+    per value (about 33) instead of reading a million index entries for DISTINCT."""
+    table = CedulaInfo._meta.db_table
+    sql = (
+        f"WITH RECURSIVE d(v) AS ("  # noqa: S608 (table name from the model, no user input)
+        f" SELECT MIN(departamento) FROM {table} WHERE departamento > ''"
+        f" UNION ALL"
+        f" SELECT (SELECT MIN(departamento) FROM {table} WHERE departamento > d.v) FROM d WHERE d.v IS NOT NULL"
+        f") SELECT v FROM d WHERE v IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
 
 
 # --- Public side: a person's own lookup and what they may do with it -------------------------------------------------

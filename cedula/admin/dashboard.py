@@ -1,11 +1,200 @@
-"""Unfold DASHBOARD_CALLBACK: the console's front page."""
+"""Unfold DASHBOARD_CALLBACK: the console's front page, and the fragment it reloads every 30 s."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+
+from cedula import selectors
+from cedula.models import ErrorKind, LookupAttempt, Status
+from cedula.normalize import scrub_text
+
+OUTCOME_COLORS = {
+    LookupAttempt.Outcome.ACTIVE: "#16a34a",
+    LookupAttempt.Outcome.CANCELLED: "#f59e0b",
+    LookupAttempt.Outcome.NOT_FOUND: "#64748b",
+    LookupAttempt.Outcome.ERROR: "#dc2626",
+}
+STATUS_ICONS = {
+    Status.PENDING: "hourglass_top",
+    Status.ACTIVE: "how_to_vote",
+    Status.CANCELLED: "block",
+    Status.NOT_FOUND: "person_search",
+    Status.ERROR: "error",
+}
 
 
 def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    context.update(dashboard_context(request))
     return context
+
+
+def dashboard_context(request: HttpRequest) -> dict[str, Any]:
+    """Everything the panel shows; empty for staff who may not view cedulas (the panel then says so)."""
+    if not request.user.has_perm("cedula.view_cedulainfo"):
+        return {"console_allowed": False}
+    now = timezone.now()
+    changelist = reverse("admin:cedula_cedulainfo_changelist")
+    counts = selectors.status_counts()
+    series = selectors.hourly_outcomes(hours=48, now=now)
+    breaker = breaker_view(now=now)
+    worker = selectors.worker_health(now=now)
+    return {
+        "console_allowed": True,
+        "generated_at": now,
+        "status_cards": [
+            {
+                "status": status,
+                "label": label,
+                "count": counts[status],
+                "icon": STATUS_ICONS[status],
+                "href": f"{changelist}?status__exact={status}",
+            }
+            for status, label in Status.choices
+        ],
+        "total": sum(counts.values()),
+        "queue": selectors.queue_counts(now=now),
+        "throughput_chart": json.dumps(_throughput_chart(series)),
+        "throughput_options": json.dumps(_stacked_options()),
+        "error_rate_chart": json.dumps(_error_rate_chart(series)),
+        "error_rate_options": json.dumps(_error_rate_options()),
+        "lookups_48h": sum(series.totals),
+        "error_threshold_pct": round(settings.ERROR_RATE_THRESHOLD * 100),
+        "error_rate_now": _last_rate(series),
+        "worker": worker,
+        "worker_silent": worker.heartbeat_age_s is None or worker.heartbeat_age_s > settings.WORKER_SILENT_AFTER_S,
+        "breaker": breaker,
+        "can_pause": request.user.has_perm("cedula.pause_lookups"),
+        "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
+        "worker_failures_table": _worker_failures_table(worker.recent_failures),
+        "batches": selectors.import_batch_progress(limit=5),
+        "changelist_url": changelist,
+    }
+
+
+def breaker_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
+    """selectors.breaker_state plus the datetimes a template shows."""
+    now = now or timezone.now()
+    state = selectors.breaker_state(now=now)
+    paused_at = state.get("paused_at")
+    return {
+        **state,
+        "paused_at_dt": dt.datetime.fromisoformat(paused_at) if paused_at else None,
+        "resume_at": now + dt.timedelta(seconds=state["resume_in_s"]) if state.get("resume_in_s") else None,
+    }
+
+
+def _failures_table(failures: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "headers": ["hora", "cédula", "tipo de error", "mensaje"],
+        "rows": [
+            [
+                timezone.localtime(f["started_at"]).strftime("%d/%m %H:%M:%S"),
+                f["cedula"],
+                ErrorKind(f["error_kind"]).label if f["error_kind"] in ErrorKind.values else f["error_kind"],
+                f["message"],
+            ]
+            for f in failures
+        ],
+    }
+
+
+def _worker_failures_table(failures: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "headers": ["hora", "tarea", "resultado"],
+        "rows": [
+            [
+                timezone.localtime(f["stopped"]).strftime("%d/%m %H:%M:%S"),
+                f["name"],
+                scrub_text(str(f["result"] or ""))[:160],
+            ]
+            for f in failures
+        ],
+    }
+
+
+def _hour_labels(series: selectors.HourlyOutcomes) -> list[str]:
+    return [timezone.localtime(h).strftime("%d/%m %Hh") for h in series.hours]
+
+
+def _throughput_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
+    return {
+        "labels": _hour_labels(series),
+        "datasets": [
+            {
+                "label": LookupAttempt.Outcome(outcome).label,
+                "data": counts,
+                "backgroundColor": OUTCOME_COLORS[outcome],
+                "stack": "lookups",
+            }
+            for outcome, counts in series.counts.items()
+        ],
+    }
+
+
+def _error_rate_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
+    threshold = round(settings.ERROR_RATE_THRESHOLD * 100, 1)
+    return {
+        "labels": _hour_labels(series),
+        "datasets": [
+            {
+                "label": "Tasa de error (%)",
+                "data": [None if r is None else round(r * 100, 1) for r in series.error_rates],
+                "borderColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
+                "backgroundColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
+                "spanGaps": True,
+            },
+            {
+                "label": f"Umbral de alerta ({threshold:g} %)",
+                "data": [threshold] * len(series.hours),
+                "borderColor": "#9ca3af",
+                "borderDash": [6, 4],
+                "pointRadius": 0,
+            },
+        ],
+    }
+
+
+def _base_options() -> dict[str, Any]:
+    # Passing options replaces Unfold's defaults in its chart script, so the look is restated here.
+    return {
+        "responsive": True,
+        "maintainAspectRatio": False,
+        "animation": False,
+        "plugins": {
+            "legend": {"display": True, "align": "end", "labels": {"boxWidth": 8, "boxHeight": 8, "color": "#9ca3af"}},
+            "tooltip": {"enabled": True, "mode": "index", "intersect": False},
+        },
+    }
+
+
+def _stacked_options() -> dict[str, Any]:
+    options = _base_options()
+    options["scales"] = {
+        "x": {"stacked": True, "grid": {"display": False}, "ticks": {"color": "#9ca3af", "maxTicksLimit": 12}},
+        "y": {"stacked": True, "beginAtZero": True, "ticks": {"color": "#9ca3af"}},
+    }
+    return options
+
+
+def _error_rate_options() -> dict[str, Any]:
+    options = _base_options()
+    options["scales"] = {
+        "x": {"grid": {"display": False}, "ticks": {"color": "#9ca3af", "maxTicksLimit": 12}},
+        "y": {"beginAtZero": True, "suggestedMax": 100, "ticks": {"color": "#9ca3af"}},
+    }
+    return options
+
+
+def _last_rate(series: selectors.HourlyOutcomes) -> float | None:
+    # The newest hour with any lookups; the current hour may be nearly empty.
+    for rate in reversed(series.error_rates):
+        if rate is not None:
+            return round(rate * 100, 1)
+    return None
