@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import io
 import itertools
+import json
+import logging
 from dataclasses import dataclass
 
 import pytest
 import sentry_sdk
+import structlog
+from django_q.signals import pre_execute
 
 from cedula import services
 from cedula.models import CedulaInfo
 from cedula.registry.parser import LookupResult
+from ops.logging import build_formatter
 from ops.sentry import init_sentry
 from tests.observability.capture import SentryCaptureServer
 
@@ -91,3 +97,64 @@ def lookups(db, settings):
     # Retries far away, so each claim takes the row just queued and not an earlier one coming due again.
     settings.LOOKUP_RETRY_DELAYS_S = [86_400, 86_400, 86_400]
     return record_lookups
+
+
+class LogOutput:
+    """What the configured pipeline renders (processors, scrubber, renderer), captured as JSON and console text."""
+
+    def __init__(self) -> None:
+        self.json_stream = io.StringIO()
+        self.console_stream = io.StringIO()
+        self.handlers = [logging.StreamHandler(self.json_stream), logging.StreamHandler(self.console_stream)]
+        self.handlers[0].setFormatter(build_formatter("json"))
+        self.handlers[1].setFormatter(build_formatter("console"))
+
+    def lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.json_stream.getvalue().splitlines() if line.strip()]
+
+    def events(self, name: str) -> list[dict]:
+        return [line for line in self.lines() if line.get("event") == name]
+
+    def text(self) -> str:
+        return self.json_stream.getvalue() + self.console_stream.getvalue()
+
+
+@pytest.fixture
+def log_output():
+    output = LogOutput()
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    for handler in output.handlers:
+        root.addHandler(handler)
+    try:
+        yield output
+    finally:
+        for handler in output.handlers:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        structlog.contextvars.clear_contextvars()
+
+
+def bind_task_like_django_q(task_id: str, name: str) -> None:
+    """What Django-Q2 does before it runs a task: send pre_execute (cedula.signals binds the task context)."""
+    pre_execute.send(sender="django_q", func="cedula.tasks.lookup_next", task={"id": task_id, "name": name})
+
+
+@pytest.fixture
+def stand_in():
+    pytest.importorskip("playwright")
+    from cedula.registry.simulator.server import start_simulator
+
+    handle = start_simulator()
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture
+def browser_runner(stand_in, settings):
+    from cedula.registry.browser import BrowserConfig, BrowserRunner
+
+    runner = BrowserRunner(BrowserConfig.from_settings(registry_url=stand_in.url))
+    yield runner
+    runner.close()
