@@ -45,7 +45,11 @@ if TYPE_CHECKING:
 
 logger = structlog.get_logger(__name__)
 
-REGISTRY_THROTTLE_KEY = "registry"
+
+def throttle_key() -> str:
+    """Processes that leave through the same IP share one gap (the registry limits per IP)."""
+    return f"registry:{settings.REGISTRY_EGRESS_ID}"
+
 # How long one ticket may wait for a throttle slot, a backoff or the breaker before it gives its place up.
 TICKET_MAX_WAIT_S = 15.0
 BREAKER_PK = 1
@@ -266,9 +270,9 @@ def _due_rows() -> Any:
     return CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
 
 
-def throttle_wait_s(*, key: str = REGISTRY_THROTTLE_KEY) -> float:
+def throttle_wait_s() -> float:
     """Seconds until the next request slot (0 when one is free). A read: it reserves nothing."""
-    slot = Throttle.objects.filter(pk=key).values_list("next_slot_at", flat=True).first()
+    slot = Throttle.objects.filter(pk=throttle_key()).values_list("next_slot_at", flat=True).first()
     if slot is None:
         return 0.0
     return max(0.0, (slot - timezone.now()).total_seconds())
@@ -305,7 +309,7 @@ def lookup_claim_next(*, ticket_id: int | None = None) -> Claim | None:
     now = timezone.now()
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S)
     with transaction.atomic():
-        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=REGISTRY_THROTTLE_KEY)
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=throttle_key())
         if throttle.next_slot_at and throttle.next_slot_at > now:
             return None
         breaker = Breaker.objects.select_for_update().get_or_create(pk=BREAKER_PK)[0]

@@ -297,3 +297,15 @@ def test_no_log_line_carries_a_full_cedula():
         queue("1234567")
         run_one(ACTIVE)
     assert logs and all("1234567" not in str(entry) for entry in logs)
+
+
+def test_hosts_behind_different_egress_ips_keep_separate_gaps(settings):
+    settings.REGISTRY_MIN_GAP_S = 5
+    for n in range(3):
+        queue(str(1000010 + n))
+    with time_machine.travel(timezone.now(), tick=False):
+        settings.REGISTRY_EGRESS_ID = "ip-a"
+        assert services.lookup_claim_next() is not None
+        assert services.lookup_claim_next() is None
+        settings.REGISTRY_EGRESS_ID = "ip-b"
+        assert services.lookup_claim_next() is not None
