@@ -46,13 +46,11 @@ def register(request: HttpRequest) -> HttpResponse:
             when = (
                 presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             )
-            form = RegistrationForm()
-            form.add_error(
-                None,
-                "Hubo demasiados intentos de registro desde esta conexión. "
-                f"Intenta de nuevo {when} (hora de Colombia).",
+            refusal = (
+                f"Hubo demasiados intentos de registro desde esta conexión. Intenta de nuevo {when} (hora de Colombia)."
             )
-            return render(request, "accounts/register.html", {"form": form}, status=429)
+            form = RegistrationForm(initial={"email": request.POST.get("email", "")})
+            return render(request, "accounts/register.html", {"form": form, "refusal": refusal}, status=429)
     form = RegistrationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # The user's post_save signal queues the lookup once this commits.

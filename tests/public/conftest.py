@@ -22,6 +22,8 @@ def _public_site_settings(settings, tmp_path):
     }
     settings.REFRESH_MAX_PER_HOUR = 1
     settings.REFRESH_MAX_PER_DAY = 5
+    # Registration and login hash passwords; the production hasher costs ~0.5 s a time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
