@@ -27,6 +27,7 @@ from unfold.forms import BaseDialogForm
 
 from cedula import selectors, services
 from cedula.admin.dashboard import breaker_view, dashboard_context
+from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
@@ -95,7 +96,7 @@ def _back_url(request: HttpRequest) -> str:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(ModelAdmin):
+class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     list_display = [
         "cedula",
         "status_badge",

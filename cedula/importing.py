@@ -1,0 +1,301 @@
+"""Reading a file of cedulas (pure: bytes in, rows out; no ORM, no Django).
+
+Staff bring whatever their spreadsheet produced: CSV with commas or semicolons, UTF-8 with or without a BOM, Latin-1
+(Windows-1252) from Excel, UTF-16 "Unicode text", or XLSX with several sheets. We find the cedula column by its header,
+keep only that column and give every value its spreadsheet row number, so a report can point at the exact cell.
+Classifying values (valid, duplicate, invalid) is also pure and lives here; the database side is in services.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from cedula.normalize import MAX_DIGITS, MIN_DIGITS, normalize_cedula
+
+# Header names accepted for the cedula column, in order of preference when several are present.
+HEADER_NAMES = ("cedula", "nuip", "documento")
+# A title or a blank line above the header is common in spreadsheets; we look this far down for it.
+HEADER_SEARCH_ROWS = 10
+# Far above any real file (the registry answers ~17,000 lookups a day); protects the server's memory.
+MAX_ROWS = 1_000_000
+CSV_DELIMITERS = (";", ",", "\t")
+# A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls (Excel 97-2003)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (the message is for people, in Spanish)."""
+
+
+class SourceRow(NamedTuple):
+    number: int  # the row number a spreadsheet shows (the header row counts)
+    value: str
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    kind: str  # "csv" | "xlsx"
+    column: str  # the header as written in the file
+    rows: list[SourceRow]
+    encoding: str = ""
+    delimiter: str = ""
+    sheet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    number: int
+    value: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateRow:
+    number: int
+    value: str
+    cedula: str
+    first_number: int  # the row where this cedula appeared first
+
+
+@dataclass(frozen=True)
+class Classified:
+    total: int
+    valid: dict[str, int]  # canonical cedula -> row number of its first appearance, in file order
+    duplicates: list[DuplicateRow]
+    invalid: list[InvalidRow]
+
+
+def header_key(text: Any) -> str:
+    """ "  Cédula " -> "cedula": case, accents, spaces and punctuation do not matter in a header."""
+    folded = unicodedata.normalize("NFKD", str(text or "")).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]", "", folded.lower())
+
+
+def find_cedula_column(cells: Iterable[Any]) -> int | None:
+    keys = [header_key(cell) for cell in cells]
+    for name in HEADER_NAMES:
+        if name in keys:
+            return keys.index(name)
+    return None
+
+
+def read_table(data: bytes, file_name: str = "") -> ParsedFile:
+    """Bytes of an uploaded file -> the cedula column with row numbers. Raises ImportFileError."""
+    if not data or not data.strip():
+        raise ImportFileError("El archivo está vacío.")
+    if data.startswith(_OLE_MAGIC):
+        raise ImportFileError(
+            "Es un archivo .xls de Excel 97-2003: guárdelo como .xlsx o como CSV e impórtelo de nuevo."
+        )
+    if data.startswith(_ZIP_MAGIC):
+        parsed = _read_xlsx(data)
+    elif file_name.lower().endswith((".xlsx", ".xlsm")):
+        raise ImportFileError("El archivo tiene extensión .xlsx pero no es un libro de Excel válido.")
+    else:
+        parsed = _read_csv(data)
+    if not parsed.rows:
+        raise ImportFileError(f"El archivo solo tiene el encabezado «{parsed.column}»: no hay cédulas que importar.")
+    return parsed
+
+
+# --- CSV ----------------------------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        return data.decode("utf-8-sig", errors="replace"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise ImportFileError("El archivo dice ser UTF-16 pero no se puede leer como texto.") from exc
+    if b"\x00" in data[:65536]:
+        raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Excel on Windows saves "CSV" in Windows-1252; Latin-1 is the fallback for its five undefined bytes.
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:65536]
+    return len(_CONTROL.findall(sample)) > max(2, len(sample) // 100)
+
+
+def _sniff_delimiter(text: str) -> tuple[str, list[str]]:
+    """The delimiter under which one of the first lines reads as a header with a cedula column."""
+    lines = [line for line in text[:65536].splitlines() if line.strip()][:HEADER_SEARCH_ROWS]
+    for line in lines:
+        for delimiter in sorted(CSV_DELIMITERS, key=lambda d: -line.count(d)):
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+            if find_cedula_column(cells) is not None:
+                return delimiter, cells
+    first = lines[0] if lines else ""
+    best = max(CSV_DELIMITERS, key=first.count)
+    seen = next(csv.reader([first], delimiter=best), [])
+    raise ImportFileError(_missing_column_message(seen, csv_hint=True))
+
+
+def _missing_column_message(seen: list[Any], *, csv_hint: bool = False) -> str:
+    shown = ", ".join(f"«{str(c).strip()[:40]}»" for c in seen[:8] if str(c or "").strip()) or "ninguno"
+    message = (
+        "No se encontró la columna de cédulas: el encabezado debe llamarse «cédula», «documento» o «nuip». "
+        f"Encabezados leídos: {shown}."
+    )
+    if csv_hint:
+        message += " Separe las columnas con coma o punto y coma."
+    return message
+
+
+def _read_csv(data: bytes) -> ParsedFile:
+    text, encoding = _decode(data)
+    if _looks_binary(text):
+        raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
+    delimiter, _ = _sniff_delimiter(text)
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    except csv.Error as exc:
+        raise ImportFileError(f"El CSV está mal formado: {exc}.") from exc
+    header_index, column, header = _locate_header(records)
+    rows = list(_column_rows(records[header_index + 1 :], column, first_number=header_index + 2))
+    return ParsedFile(kind="csv", column=header, rows=rows, encoding=encoding, delimiter=delimiter)
+
+
+def _locate_header(records: list[list[Any]]) -> tuple[int, int, str]:
+    for index, cells in enumerate(records[: HEADER_SEARCH_ROWS * 2]):
+        column = find_cedula_column(cells)
+        if column is not None:
+            return index, column, str(cells[column]).strip()
+    raise ImportFileError(_missing_column_message(records[0] if records else []))
+
+
+def _column_rows(records: Iterable[Iterable[Any]], column: int, *, first_number: int) -> Iterator[SourceRow]:
+    count = 0
+    for number, cells in enumerate(records, start=first_number):
+        cells = list(cells) if not isinstance(cells, list | tuple) else cells
+        value = _cell_text(cells[column]) if column < len(cells) else ""
+        if not value.strip() and not any(_cell_text(c).strip() for c in cells):
+            continue  # a blank line is not a row
+        count += 1
+        if count > MAX_ROWS:
+            raise ImportFileError(f"El archivo tiene más de {MAX_ROWS:,} filas: divídalo en partes.")
+        yield SourceRow(number, value)
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        # A number cell holds the full value even when Excel displays 1.23457E+09.
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+# --- XLSX ---------------------------------------------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes) -> ParsedFile:
+    import openpyxl  # only imports pay for it
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
+        raise ImportFileError("El archivo no es un libro de Excel (.xlsx) válido o está dañado.") from exc
+    try:
+        first_headers: list[Any] = []
+        for sheet in book.worksheets:
+            if not hasattr(sheet, "iter_rows"):
+                continue  # a chart sheet
+            # Some writers store a wrong "used range"; without this, read-only mode would silently stop early.
+            sheet.reset_dimensions()
+            records = sheet.iter_rows(values_only=True)
+            head: list[tuple[Any, ...]] = []
+            for cells in records:
+                head.append(cells)
+                column = find_cedula_column(cells)
+                if column is not None:
+                    rows = list(
+                        _column_rows(records, column, first_number=len(head) + 1),
+                    )
+                    return ParsedFile(kind="xlsx", column=str(cells[column]).strip(), rows=rows, sheet=sheet.title)
+                if len(head) >= HEADER_SEARCH_ROWS:
+                    break
+            if not first_headers:
+                first_headers = next((list(c) for c in head if any(_cell_text(v).strip() for v in c)), [])
+        raise ImportFileError(_missing_column_message(first_headers) + " Se revisaron todas las hojas del libro.")
+    except ImportFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on a damaged part of the archive
+        raise ImportFileError("El archivo no es un libro de Excel (.xlsx) válido o está dañado.") from exc
+    finally:
+        book.close()
+
+
+# --- Classifying values ---------------------------------------------------------------------------------------------
+
+
+def classify_rows(rows: Iterable[SourceRow]) -> Classified:
+    valid: dict[str, int] = {}
+    duplicates: list[DuplicateRow] = []
+    invalid: list[InvalidRow] = []
+    total = 0
+    for number, value in rows:
+        total += 1
+        raw = value.strip()
+        # Fast path for the common case (plain digits); anything else gets normalize_cedula's full treatment.
+        digits = raw.lstrip("0") if raw.isascii() and raw.isdigit() else ""
+        if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
+            try:
+                digits = normalize_cedula(value)
+            except ValueError as exc:
+                invalid.append(InvalidRow(number, value, str(exc)))
+                continue
+        first = valid.setdefault(digits, number)
+        if first != number:
+            duplicates.append(DuplicateRow(number, value, digits, first))
+    return Classified(total=total, valid=valid, duplicates=duplicates, invalid=invalid)
+
+
+def escape_formula(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe; everything else passes unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def rejected_rows_csv(invalid: Iterable[InvalidRow]) -> bytes:
+    """The rows an import left out, as a CSV Excel opens correctly (UTF-8 with BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["fila", "valor", "motivo"])
+    for row in invalid:
+        writer.writerow([row.number, escape_formula(row.value), escape_formula(row.reason)])
+    return codecs.BOM_UTF8 + out.getvalue().encode("utf-8")

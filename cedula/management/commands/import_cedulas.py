@@ -1,0 +1,62 @@
+"""python manage.py import_cedulas FILE [--requeue-existing] [--skip-invalid]
+
+The same service as the console's import. stdout carries only the counts (one JSON object); the row report and logs
+go to stderr. Exit 0 imported, 1 invalid rows blocked the file (nothing changed), 2 usage error (missing or
+unreadable file, no cedula column).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cedula import services
+from cedula.importing import ImportFileError, InvalidRow, read_table
+
+ROW_REPORT_LIMIT = 1000
+
+
+class Command(BaseCommand):
+    help = "Importa un archivo CSV o XLSX de cédulas y las pone en cola (prioridad masiva)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", type=Path, help="CSV (coma o punto y coma) o XLSX con una columna «cédula»")
+        parser.add_argument(
+            "--requeue-existing", action="store_true", help="vuelve a poner en cola las cédulas ya conocidas"
+        )
+        parser.add_argument(
+            "--skip-invalid", action="store_true", help="importa las filas válidas aunque haya inválidas"
+        )
+
+    def handle(self, *args: Any, file: Path, requeue_existing: bool, skip_invalid: bool, **options: Any) -> None:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"No se puede leer {file}: {exc.strerror or exc}", returncode=2) from exc
+        try:
+            parsed = read_table(data, file.name)
+        except ImportFileError as exc:
+            raise CommandError(f"{file}: {exc}", returncode=2) from exc
+        report = services.cedula_import_rows(
+            rows=parsed.rows,
+            file_name=file.name,
+            user=None,
+            requeue_existing=requeue_existing,
+            skip_invalid=skip_invalid,
+        )
+        self.stdout.write(json.dumps(report.counts(), ensure_ascii=False))
+        if report.invalid_rows:
+            self._row_report(report.invalid_rows)
+        if report.blocked:
+            raise CommandError(
+                f"{report.invalid} filas inválidas: no se importó nada. Corríjalas o use --skip-invalid.", returncode=1
+            )
+
+    def _row_report(self, rows: tuple[InvalidRow, ...]) -> None:
+        for row in rows[:ROW_REPORT_LIMIT]:
+            self.stderr.write(f"fila {row.number}: {row.reason}")
+        if len(rows) > ROW_REPORT_LIMIT:
+            self.stderr.write(f"... y {len(rows) - ROW_REPORT_LIMIT} filas inválidas más.")
