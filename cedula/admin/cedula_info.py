@@ -15,18 +15,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.admin import ModelAdmin, TabularInline
-from unfold.contrib.filters.admin import (
-    ChoicesDropdownFilter,
-    DropdownFilter,
-    RangeDateTimeFilter,
-    RelatedDropdownFilter,
-)
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
-from cedula import selectors, services
+from cedula import services
 from cedula.admin.dashboard import breaker_view, dashboard_context
+from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import CedulaInfo, LookupAttempt, Status
@@ -39,19 +35,6 @@ STATUS_COLORS = {
     Status.NOT_FOUND: "default",
     Status.ERROR: "danger",
 }
-
-
-class DepartamentoFilter(DropdownFilter):
-    title = "departamento"
-    parameter_name = "departamento"
-
-    def lookups(self, request: HttpRequest, model_admin: ModelAdmin) -> list[tuple[str, str]]:
-        return [(d, d) for d in selectors.departamentos()]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return queryset.filter(departamento=self.value())
-        return queryset
 
 
 class LookupAttemptInline(TabularInline):
@@ -112,7 +95,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         ("source", ChoicesDropdownFilter),
         ("import_batch", RelatedDropdownFilter),
         DepartamentoFilter,
-        ("last_checked", RangeDateTimeFilter),
+        ("last_checked", LocalRangeDateTimeFilter),
     ]
     list_filter_submit = True
     search_fields = ["cedula"]

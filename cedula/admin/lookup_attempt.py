@@ -11,10 +11,11 @@ from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 from unfold.admin import ModelAdmin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import LookupAttempt
 
@@ -40,7 +41,7 @@ class LookupAttemptAdmin(ExportMixin, ModelAdmin):
     list_filter = [
         ("outcome", ChoicesDropdownFilter),
         ("error_kind", ChoicesDropdownFilter),
-        ("started_at", RangeDateTimeFilter),
+        ("started_at", LocalRangeDateTimeFilter),
     ]
     list_filter_submit = True
     list_select_related = ["cedula"]

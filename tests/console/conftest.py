@@ -1,0 +1,60 @@
+"""Fixtures of the console tests: staff in each role, and rows the console shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from cedula.models import ImportBatch, LookupAttempt
+
+
+@pytest.fixture(autouse=True)
+def _console_settings(settings, tmp_path):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    # A private cache: Django-Q2's heartbeat and our last-seen mark live there.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path / "c")}
+    }
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def staff_in(user_factory):
+    """staff_in("Operadores") -> a staff user whose only permissions come from that group (made by migration)."""
+
+    def make(group: str | None):
+        user = user_factory(is_staff=group is not None)
+        if group:
+            user.groups.add(Group.objects.get(name=group))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def attempt_factory():
+    def make(cedula, *, outcome="error", error_kind="timeout", message="Sin respuesta", started_at=None, **fields):
+        return LookupAttempt.objects.create(
+            cedula=cedula,
+            started_at=started_at or timezone.now() - dt.timedelta(minutes=5),
+            outcome=outcome,
+            error_kind=error_kind if outcome == "error" else "",
+            message=message if outcome == "error" else "",
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def batch_factory():
+    def make(file_name="lote.csv", **fields):
+        return ImportBatch.objects.create(file_name=file_name, **fields)
+
+    return make
