@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -30,3 +32,44 @@ def _public_site_settings(settings, tmp_path):
 def person(user_factory):
     """A registered person; registering queued a lookup of their cedula (status pending)."""
     return user_factory(cedula="52123456", email="ana@example.com")
+
+
+# --- A person's browser (real Chromium through Playwright) --------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _chromium_executable() -> str | None:
+    from django.conf import settings
+
+    for candidate in (settings.PLAYWRIGHT_CHROMIUM_EXECUTABLE, "/usr/bin/chromium"):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return None  # Playwright's own download
+
+
+@pytest.fixture
+def phone(monkeypatch):
+    """A phone-sized Chromium page for the person using the public site."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium_executable(), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(locale="es-CO", viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
