@@ -89,6 +89,26 @@ def _structure_log_event(event: dict[str, Any], hint: dict[str, Any]) -> None:
         )
 
 
+def report_failed_task(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> None:
+    """A task that raised: Django-Q2 keeps only a string (we ignore its logger), so report it here, once per task
+    function. Lookup errors never get here: the lookup service classifies and logs them itself."""
+    if task.get("success", True):
+        return
+    name = str(task.get("func") or getattr(func, "__name__", "unknown"))
+    with sentry_sdk.new_scope() as scope:
+        scope.set_tag("task", name)
+        scope.set_context("task", {"id": task.get("id"), "name": task.get("name"), "error": str(task.get("result"))})
+        scope.fingerprint = ["task-failed", name]
+        sentry_sdk.capture_message(f"task {name} failed", level="error")
+
+
+def connect_task_reporting() -> None:
+    """Call once the app registry is ready (an AppConfig.ready / cedula.signals): django_q.signals imports models."""
+    from django_q.signals import post_execute_in_worker
+
+    post_execute_in_worker.connect(report_failed_task, dispatch_uid="ops_sentry_failed_task")
+
+
 def init_sentry(*, dsn: str, environment: str, release: str | None) -> None:
     # django-q logs failures as plain strings that duplicate our own structured events.
     ignore_logger("django-q")

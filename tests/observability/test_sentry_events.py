@@ -117,3 +117,27 @@ def test_blocked_lookups_through_the_stand_in_fire_the_alert_once(db, settings, 
     raw = sentry_capture.raw().decode()
     for cedula in cedulas:
         assert cedula not in raw and f"{int(cedula):,}".replace(",", ".") not in raw
+
+
+def test_a_task_that_raised_is_reported_once_per_task_function(sentry_capture):
+    from django_q.signals import post_execute_in_worker
+
+    from cedula import tasks
+    from ops.sentry import connect_task_reporting
+
+    connect_task_reporting()
+    for task_id in ("a1", "b2"):
+        task = {
+            "id": task_id,
+            "name": f"lookup_next-{task_id}",
+            "func": "cedula.tasks.lookup_next",
+            "success": False,
+            "result": "database is locked : Traceback ... claim for 1023456789",
+        }
+        post_execute_in_worker.send(sender="django_q", func=tasks.lookup_next, task=task)
+    post_execute_in_worker.send(sender="django_q", func=tasks.dispatch, task={"func": "x", "success": True})
+
+    events = sentry_capture.events()
+    assert [e["message"] for e in events] == ["task cedula.tasks.lookup_next failed"] * 2
+    assert events[0]["fingerprint"] == events[1]["fingerprint"] == ["task-failed", "cedula.tasks.lookup_next"]
+    assert events[0]["contexts"]["task"]["error"] == "database is locked : Traceback ... claim for ***6789"
