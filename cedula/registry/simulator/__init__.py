@@ -1,0 +1,39 @@
+"""A local stand-in for the Registraduría's census page, for development, the demo and the tests.
+
+It behaves like the real page as DESIGN.md describes it: GET /censo/consultar/ serves the form (#nuip, select#tipo,
+a hidden #token bound to the PHPSESSID cookie, #enviar, #success); the page's own script POSTs multipart/form-data to
+the same URL and renders the JSON answer {"success", "data": {"message": html}} into #success, with "reload": true
+when the token is stale. It answers with an HTTP 200 F5-style block page when the client looks automated
+(navigator.webdriver true, "HeadlessChrome" in the User-Agent) or asks faster than `min_gap_s`. In captcha mode it
+refuses a missing/invalid g-recaptcha-response and serves a 2captcha-compatible solver API (/in.php, /res.php).
+The page title says it is a stand-in.
+
+Answers are deterministic per cedula: demo_cedulas.json (fictional people), else a hash of the number (about 80 %
+active, 10 % cancelled, 10 % not found). `expected_outcome(cedula)` tells what our client should end with.
+
+Fault cedulas:
+
+    1000000001  hang: the POST never answers                        -> error/timeout
+    1000000002  HTTP 500 on the POST                                -> error/server_error
+    1000000003  malformed answer (JSON with garbage HTML)           -> error/unexpected_page
+    1000000004  slow render: answers after ~4 s, then succeeds      -> active
+    1000000005  always the block page                               -> error/blocked
+    1000000006  always "reload": true (stale token)                 -> error/expired
+    1000000007  connection dropped mid-answer                       -> error/network
+    1000000008  flaky: blocked on its first request per server run, then active (a retry recovers)
+"""
+
+from __future__ import annotations
+
+from cedula.registry.simulator.outcomes import FAULT_CEDULAS, Outcome, demo_cedulas, expected_outcome, outcome_for
+from cedula.registry.simulator.server import SimulatorHandle, start_simulator
+
+__all__ = [
+    "FAULT_CEDULAS",
+    "Outcome",
+    "SimulatorHandle",
+    "demo_cedulas",
+    "expected_outcome",
+    "outcome_for",
+    "start_simulator",
+]
