@@ -11,6 +11,7 @@ from django.dispatch import receiver
 from django_q.signals import pre_execute
 
 from cedula import services
+from ops.sentry import connect_task_reporting
 
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="cedula_user_registered")
@@ -26,3 +27,5 @@ def _bind_task(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> N
 
 
 pre_execute.connect(_bind_task, dispatch_uid="cedula_bind_task_context")
+# An exception that escapes a task reaches Sentry once per task function (no-op without SENTRY_DSN).
+connect_task_reporting()

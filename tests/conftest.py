@@ -10,6 +10,10 @@ def _isolated_settings(settings, tmp_path):
     # Tests never wait the production 5 s gap unless they ask for it.
     settings.REGISTRY_MIN_GAP_S = 0
     settings.LOOKUP_RETRY_DELAYS_S = [0.5, 1, 2]
+    # Rate-limit counters live in the cache: every test starts with none.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 # === factories ======================================================================================================
