@@ -133,6 +133,8 @@ def test_a_read_only_user_sees_no_action_buttons(as_role, rows):
     failures = client.get(reverse("admin:django_q_failure_changelist")).content.decode()
 
     assert 'name="action"' not in changelist
+    assert reverse("admin:cedula_cedulainfo_import") not in changelist
+    assert reverse("admin:cedula_cedulainfo_export") not in changelist
     assert reverse("admin:cedula_cedulainfo_lookup_now", args=[pk]) not in changelist + detail
     assert reverse("admin:cedula_cedulainfo_pause_lookups") not in changelist + dashboard
     assert 'data-testid="breaker-switch"' not in dashboard
