@@ -31,6 +31,39 @@ def cedula_factory():
 
 
 # === registry (stand-in site, browser) ===============================================================================
+from cedula.registry.simulator import start_simulator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def registry_site():
+    """The stand-in registry, gap 0, shared by the session: `.url` is its /censo/consultar/ page."""
+    site = start_simulator(min_gap_s=0.0)
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def registry_site_captcha():
+    """A stand-in in captcha mode; its solver API lives at `.base_url` and takes `.solver_key`."""
+    site = start_simulator(min_gap_s=0.0, captcha=True)
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def registry_site_factory():
+    """Start private stand-ins (fresh state: min gap, captcha, the flaky cedula's first answer): factory(**kwargs)."""
+    sites = []
+
+    def start(**kwargs):
+        site = start_simulator(**kwargs)
+        sites.append(site)
+        return site
+
+    yield start
+    for site in sites:
+        site.stop()
+
 
 # === queue (real qcluster worker) ===================================================================================
 from tests.worker import WorkerProcess  # noqa: E402
