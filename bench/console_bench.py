@@ -102,7 +102,8 @@ def generate(now: dt.datetime) -> None:
     rows = []
     for i in range(1, N_CEDULAS + 1):
         batch = (i - 1) // batch_size + 1
-        created = now - history + history * (batch - 1) / N_BATCHES
+        # An import writes its rows over a few seconds: each row gets its own creation time.
+        created = now - history + history * (batch - 1) / N_BATCHES + dt.timedelta(microseconds=50 * i)
         dep = rnd.choice(DEPARTAMENTOS)
         next_at = last_checked = None
         error_kind = last_error = ""
@@ -235,16 +236,17 @@ def measure(runs: int) -> list[tuple[str, float]]:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }):  # fmt: skip
         for label, url in pages:
-            times = []
+            times, cpu = [], []
             for run in range(runs + 1):
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 response = client.get(url)
-                elapsed = (time.perf_counter() - t0) * 1000
+                elapsed, used = (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000
                 if response.status_code != 200:
                     raise SystemExit(f"{label}: HTTP {response.status_code} for {url}")
                 if run:  # the first request warms the page cache and the template loader
                     times.append(elapsed)
-            results.append((label, statistics.median(times)))
+                    cpu.append(used)
+            results.append((label, statistics.median(times), statistics.median(cpu)))
     return results
 
 
@@ -259,12 +261,15 @@ def main() -> None:
     if args.generate_only:
         return
     results = measure(args.runs)
+    load = os.getloadavg()[0]
     print(f"console bench: {N_CEDULAS:,} cedulas, {N_ATTEMPTS:,} attempts, SQLite, median of {args.runs} runs")
-    for label, ms in results:
+    print(f"  (load average {load:.1f} on {os.cpu_count()} cores; cpu = this process's CPU time, unaffected by others)")
+    print(f"  {'page':<40} {'wall':>9} {'cpu':>9}")
+    for label, ms, cpu in results:
         verdict = "ok" if ms <= TARGET_MS else "SLOW"
-        print(f"  {label:<40} {ms:7.1f} ms   {verdict}")
-    worst = max(ms for _, ms in results)
-    print(f"  worst {worst:.1f} ms = {worst / TARGET_MS:.2f} x the {TARGET_MS:.0f} ms target")
+        print(f"  {label:<40} {ms:6.1f} ms {cpu:6.1f} ms   {verdict}")
+    worst = max(ms for _, ms, _ in results)
+    print(f"  worst wall {worst:.1f} ms = {worst / TARGET_MS:.2f} x the {TARGET_MS:.0f} ms target")
 
 
 if __name__ == "__main__":
