@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 
 from cedula.models import CedulaInfo, ImportBatch, Status
 from tests.imports.helpers import csv_bytes, xlsx_bytes
@@ -92,10 +93,14 @@ def test_an_unusable_file_is_a_usage_error_with_exit_2(tmp_path, content):
 
 
 def test_the_real_command_keeps_stdout_to_the_json_counts_and_exits_with_its_codes(tmp_path):
-    db = Path(settings.DATABASES["default"]["NAME"])
+    db = settings.DATABASES["default"]
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{Path(db['NAME']).resolve()}"
+    else:
+        url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
     bad = tmp_path / "bad.csv"
-    bad.write_bytes(b"cedula\nabc\n")
-    env = {"DATABASE_URL": f"sqlite:///{db}", "OPS_IGNORE_DOTENV": "1", "DEBUG": "1", "LOG_LEVEL": "INFO"}
+    bad.write_bytes(b"cedula\n1234567\nabc\n")
+    env = {"DATABASE_URL": url, "OPS_IGNORE_DOTENV": "1", "DEBUG": "1", "LOG_LEVEL": "INFO"}
 
     def manage(*args):
         return subprocess.run(
@@ -112,6 +117,6 @@ def test_the_real_command_keeps_stdout_to_the_json_counts_and_exits_with_its_cod
 
     assert blocked.returncode == 1
     assert json.loads(blocked.stdout)["invalid"] == 1
-    assert "fila 2" in blocked.stderr
+    assert "fila 3" in blocked.stderr
     assert usage.returncode == 2
     assert usage.stdout == ""
