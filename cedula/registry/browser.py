@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from playwright.async_api import Browser, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
@@ -255,6 +255,23 @@ class RegistryClient:
         logger.info("registry_browser_started", version=self._browser.version, executable=self.config.executable)
         return self._browser
 
+    async def new_context(self, browser: Browser | None = None) -> BrowserContext:
+        """A fresh context (no cookies, no storage) dressed as desktop Chrome: used once per lookup, then closed."""
+        browser = browser or await self._ensure_browser()
+        if not self.config.stealth:
+            return await browser.new_context()
+        assert self._stealth is not None
+        context = await browser.new_context(
+            # Set here, not only in script: the request header must lose "HeadlessChrome" too.
+            user_agent=self._user_agent,
+            locale="es-CO",
+            timezone_id="America/Bogota",
+            viewport={"width": 1366, "height": 768},
+            extra_http_headers={"Accept-Language": "es-CO,es;q=0.9"},
+        )
+        await self._stealth.apply_stealth_async(context)
+        return context
+
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None
         if browser is not None:
@@ -269,18 +286,7 @@ class RegistryClient:
         self._lookups_on_browser += 1
         context = None
         try:
-            if self.config.stealth:
-                assert self._stealth is not None
-                context = await browser.new_context(
-                    user_agent=self._user_agent,
-                    locale="es-CO",
-                    timezone_id="America/Bogota",
-                    viewport={"width": 1366, "height": 768},
-                    extra_http_headers={"Accept-Language": "es-CO,es;q=0.9"},
-                )
-                await self._stealth.apply_stealth_async(context)
-            else:
-                context = await browser.new_context()
+            context = await self.new_context(browser)
             page = await context.new_page()
             return await self._drive(page, cedula, budget, seen)
         finally:

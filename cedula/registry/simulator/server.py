@@ -265,6 +265,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _solver(self, path: str) -> None:
         """2captcha-compatible: in.php takes a reCAPTCHA task, res.php returns its token once "solved"."""
         state = self.state
+        self._record()
         if path == "/recaptcha/demo-token":
             token = "demo-" + secrets.token_urlsafe(24)
             with state.lock:
