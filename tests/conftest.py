@@ -10,6 +10,8 @@ def _isolated_settings(settings, tmp_path):
     # Tests never wait the production 5 s gap unless they ask for it.
     settings.REGISTRY_MIN_GAP_S = 0
     settings.LOOKUP_RETRY_DELAYS_S = [0.5, 1, 2]
+    # The production hasher costs ~0.5 s per login or registration.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate-limit counters live in the cache: every test starts with none.
     from django.core.cache import cache
 

@@ -90,6 +90,7 @@ def test_an_interactive_row_jumps_ahead_of_a_long_bulk_backlog(start_worker, set
         CedulaInfo(cedula=str(80_000_000 + n), source=Source.IMPORT, priority=Priority.BULK, next_attempt_at=now)
         for n in range(2000)
     )
+    services.lookups_dispatch()
     start_worker()
     wait_until(lambda: LookupAttempt.objects.count() >= 2, timeout=60, message="worker did not start")
 
