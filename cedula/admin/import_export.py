@@ -1,9 +1,9 @@
 """Import and export on the cedula changelist.
 
 The screens, buttons, temporary-file handling and permissions are django-import-export's (with Unfold's forms); the
-rows do not go through its row-by-row resource pipeline (about 90 s for 100,000 rows here) but through
-services.cedula_import_rows, which reads the file once and writes with bulk inserts. Preview and confirm both read the
-uploaded file kept in import-export's temporary storage; only the confirm step writes.
+rows do not go through its row-by-row resource pipeline (minutes for 100,000 rows, see bench/import_bench.py) but
+through services.cedula_import_rows, which compares with the table in one query and inserts in one statement. The file
+is parsed once, at preview; import-export's temporary storage keeps that reading for the confirm step, which writes.
 """
 
 from __future__ import annotations
@@ -30,7 +30,15 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.widgets import UnfoldBooleanWidget
 
 from cedula import services
-from cedula.importing import ImportFileError, ParsedFile, escape_formula, read_table, rejected_rows_csv
+from cedula.importing import (
+    ImportFileError,
+    ParsedFile,
+    escape_formula,
+    parsed_from_json,
+    parsed_to_json,
+    read_table,
+    rejected_rows_csv,
+)
 from cedula.models import CedulaInfo
 
 logger = structlog.get_logger(__name__)
@@ -202,8 +210,10 @@ class CedulaImportExportMixin(ImportExportMixin):
             form.add_error("import_file", str(exc))
             logger.info("import_file_rejected", file_name=upload.name, size=len(data))
             return self._import_page(request, form=form)
+        del data
+        # What the temporary storage keeps is our reading of the file, not the file: confirm does not parse again.
         tmp = self._tmp_storage()
-        tmp.save(data)
+        tmp.save(parsed_to_json(parsed))
         upload.tmp_storage_name = tmp.name
         report = services.cedula_import_preview(
             rows=parsed.rows,
@@ -236,7 +246,7 @@ class CedulaImportExportMixin(ImportExportMixin):
             return HttpResponseRedirect(import_url)
         file_name = cleaned["original_file_name"]
         try:
-            parsed = read_table(data, file_name)
+            parsed = parsed_from_json(data)
         except ImportFileError as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(import_url)

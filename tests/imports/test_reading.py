@@ -15,6 +15,8 @@ from cedula.importing import (
     classify_rows,
     escape_formula,
     find_cedula_column,
+    parsed_from_json,
+    parsed_to_json,
     read_table,
     rejected_rows_csv,
 )
@@ -207,3 +209,15 @@ def test_the_rejected_rows_csv_opens_in_excel_and_escapes_formulas():
     assert data.startswith(codecs.BOM_UTF8)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows == [["fila", "valor", "motivo"], ["3", '\'=HYPERLINK("x")', "«=HYPERLINK» no es una cédula"]]
+
+
+def test_a_reading_survives_the_trip_through_temporary_storage():
+    parsed = read_table(csv_bytes(ROWS, delimiter=";", encoding="cp1252"), "c.csv")
+
+    assert parsed_from_json(parsed_to_json(parsed)) == parsed
+
+
+@pytest.mark.parametrize("stored", [b"", b"not json", b'{"rows": [[1]]}', b"[]"])
+def test_a_damaged_stored_reading_asks_for_the_file_again(stored):
+    with pytest.raises(ImportFileError, match="súbalo de nuevo"):
+        parsed_from_json(stored)
