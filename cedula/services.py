@@ -716,14 +716,13 @@ def _import_report(
     requeued: int | None = None,
     batch_id: int | None = None,
 ) -> ImportReport:
-    new_sample: list[SourceRow] = []
-    existing_sample: list[SourceRow] = []
-    for cedula, number in classified.valid.items():
-        target = existing_sample if cedula in known else new_sample
-        if len(target) < IMPORT_SAMPLE_SIZE:
-            target.append(SourceRow(number, cedula))
-        if len(new_sample) >= IMPORT_SAMPLE_SIZE and len(existing_sample) >= IMPORT_SAMPLE_SIZE:
-            break
+    valid = classified.valid
+    new_sample = list(
+        itertools.islice(
+            (SourceRow(number, cedula) for cedula, number in valid.items() if cedula not in known), IMPORT_SAMPLE_SIZE
+        )
+    )
+    existing_sample = sorted(SourceRow(valid[cedula], cedula) for cedula in known)[:IMPORT_SAMPLE_SIZE]
     would_requeue = sum(known.values()) if requeue_existing else 0
     return ImportReport(
         file_name=file_name,
