@@ -127,6 +127,9 @@ class CedulaInfo(models.Model):
             ),
             models.Index(fields=["claimed_at"], name="cedula_claimed_idx", condition=Q(claimed_at__isnull=False)),
             models.Index(fields=["status", "-updated_at"], name="cedula_status_idx"),
+            # Narrow: the dashboard's per-status counts read only this.
+            models.Index(fields=["status"], name="cedula_status_only_idx"),
+            models.Index(fields=["import_batch", "status"], name="cedula_batch_status_idx"),
             models.Index(fields=["error_kind"], name="cedula_error_kind_idx"),
             models.Index(fields=["source"], name="cedula_source_idx"),
             models.Index(fields=["departamento"], name="cedula_departamento_idx"),
