@@ -89,7 +89,7 @@ def cedula_request_lookup(
         )
         if not created:
             fields = ["priority", "updated_at"]
-            if user is not None and info.user_id is None:
+            if user is not None and info.user_id != user.pk:
                 info.user = user
                 fields.append("user")
             if info.claimed_at is None and info.next_attempt_at is None:
@@ -118,10 +118,17 @@ def cedula_request_lookup(
 
 
 def cedula_register_for_user(*, user: User) -> CedulaInfo:
-    """A person registered with a cedula: link (or create) its row and look it up ahead of bulk work."""
-    return cedula_request_lookup(
-        cedula=user.cedula, priority=Priority.INTERACTIVE, source=Source.REGISTRATION, user=user
-    )
+    """A person registered with a cedula (or staff changed it): link (or create) its row and look it up ahead of
+    bulk work. A row of the person's former cedula is unlinked, not deleted: it stays in the console."""
+    with transaction.atomic():
+        CedulaInfo.objects.filter(user=user).exclude(cedula=user.cedula).update(user=None)
+        return cedula_request_lookup(
+            cedula=user.cedula, priority=Priority.INTERACTIVE, source=Source.REGISTRATION, user=user
+        )
+
+
+def user_cedula_is_linked(*, user: User) -> bool:
+    return CedulaInfo.objects.filter(user=user, cedula=user.cedula).exists()
 
 
 def cedulas_queue_now(*, ids: Iterable[int], priority: int = Priority.STAFF) -> int:

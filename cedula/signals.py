@@ -16,7 +16,9 @@ from ops.sentry import connect_task_reporting
 
 @receiver(post_save, sender=settings.AUTH_USER_MODEL, dispatch_uid="cedula_user_registered")
 def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    if created and instance.cedula and not kwargs.get("raw"):
+    if not instance.cedula or kwargs.get("raw"):
+        return
+    if created or not services.user_cedula_is_linked(user=instance):
         services.cedula_register_for_user(user=instance)
 
 

@@ -74,3 +74,37 @@ def test_home_requires_login(client):
     response = client.get(reverse("accounts:home"))
     assert response.status_code == 302
     assert reverse("accounts:login") in response["Location"]
+
+
+def test_staff_add_a_user_with_a_cedula_in_any_format_and_it_is_stored_canonical(admin_client):
+    response = admin_client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "nuevo@example.com",
+            "cedula": "C.C. 1.234.567",
+            "password1": "Clave-segura-2026",
+            "password2": "Clave-segura-2026",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="nuevo@example.com")
+    assert user.cedula == "1234567"
+    assert CedulaInfo.objects.get(user=user).cedula == "1234567"
+
+
+def test_when_staff_change_a_cedula_the_user_follows_the_new_row(client, admin_client):
+    register(client)
+    user = User.objects.get(email="ana@example.com")
+    data = {
+        "email": user.email,
+        "cedula": "7.654.321",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+    }
+    response = admin_client.post(reverse("admin:accounts_user_change", args=[user.pk]), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    assert CedulaInfo.objects.get(user=user).cedula == "7654321"
+    assert CedulaInfo.objects.get(cedula="1234567").user is None
