@@ -76,6 +76,7 @@ class BrowserConfig:
     captcha_api_key: str = ""
     captcha_timeout_s: float = 45.0
     stealth: bool = True  # off only to show, in tests, what the stand-in does to a plain Playwright browser
+    prewarm: bool = True  # prepare the next lookup's context while this one runs (off for one-shot commands)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrowserConfig:
@@ -179,6 +180,8 @@ class RegistryClient:
     _user_agent: str = ""
     _lookups_on_browser: int = 0
     _solver: CaptchaSolver | None = field(default=None, repr=False)
+    _spare: asyncio.Task[tuple[BrowserContext, Page]] | None = field(default=None, repr=False)
+    _closing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
         self._solver = make_solver(
@@ -274,6 +277,14 @@ class RegistryClient:
 
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.cancel()
+            with contextlib.suppress(BaseException):
+                context, _page = await spare
+                await _close_quietly(context)
+        if self._closing:
+            await asyncio.wait(list(self._closing), timeout=CLOSE_TIMEOUT_S)
         if browser is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(browser.close(), CLOSE_TIMEOUT_S)
@@ -286,16 +297,46 @@ class RegistryClient:
         self._lookups_on_browser += 1
         context = None
         try:
-            context = await self.new_context(browser)
-            page = await context.new_page()
+            context, page = await self._take_page(browser)
             return await self._drive(page, cedula, budget, seen)
         finally:
             if context is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_S)
+                # Closing is not on the lookup's path: the report goes back while Chromium tears the context down.
+                task = asyncio.create_task(_close_quietly(context))
+                self._closing.add(task)
+                task.add_done_callback(self._closing.discard)
             if self._lookups_on_browser >= self.config.restart_after:
                 logger.info("registry_browser_recycled", lookups=self._lookups_on_browser)
                 await self._close_browser()
+
+    async def _take_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
+        """This lookup's fresh context and page: the one warmed during the previous lookup, else a new one.
+
+        Either way the next one starts warming now, overlapping this lookup's waits on the network (and, in the
+        worker, the throttle gap), so a context's set-up is rarely on a lookup's path.
+        """
+        spare, self._spare = self._spare, None
+        prepared = None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                prepared = await spare
+            if prepared is not None and not browser.is_connected():
+                await _close_quietly(prepared[0])
+                prepared = None
+        if prepared is None:
+            prepared = await self._prepare_page(browser)
+        if self.config.prewarm and self._lookups_on_browser < self.config.restart_after:
+            self._spare = asyncio.create_task(self._prepare_page(browser))
+            self._spare.add_done_callback(_consume_exception)
+        return prepared
+
+    async def _prepare_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
+        context = await self.new_context(browser)
+        try:
+            return context, await context.new_page()
+        except BaseException:
+            await _close_quietly(context)
+            raise
 
     async def _drive(self, page: Page, cedula: str, budget: _Budget, seen: _Seen) -> LookupResult:
         cfg = self.config
@@ -402,6 +443,17 @@ class RegistryClient:
             return parse_result(seen.html)
         seen.html = message
         return parse_result(message)
+
+
+async def _close_quietly(context: BrowserContext) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(context.close(), CLOSE_TIMEOUT_S)
+
+
+def _consume_exception(task: asyncio.Task[Any]) -> None:
+    # A spare that failed is simply not used (the lookup makes its own); do not warn about it.
+    if not task.cancelled():
+        task.exception()
 
 
 async def _content(page: Page) -> str:

@@ -51,7 +51,7 @@ class Command(BaseCommand):
             digits = normalize_cedula(cedula)
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
-        config = BrowserConfig.from_settings(registry_url=registry_url)
+        config = BrowserConfig.from_settings(registry_url=registry_url, prewarm=False)
         report = asyncio.run(_lookup_once(config, digits))
         data = report_as_dict(digits, report)
         if json:
