@@ -6,7 +6,7 @@ Both modes run in this same invocation, each in its own child process so its CPU
 every Chromium process, reaped or not) is measured exactly with RUSAGE_CHILDREN, while the stand-in runs here and is
 not counted; the child's interpreter and Django start-up are subtracted. Each mode's time includes its browser
 launches (one for ours, one per lookup for the baseline). Peak RSS is the largest sum of PSS (proportional set size,
-so pages shared between Chromium's processes count once) over the child's process tree, sampled every 50 ms. Peak RSS is the largest sum over the child's whole process tree, sampled every 50 ms.
+so pages shared between Chromium's processes count once) over the child's process tree, sampled every 50 ms.
 Targets (2-core machine): >= 2.0 lookups/s, >= 1.5x the baseline's rate, <= 0.6x its CPU per lookup.
 """
 
