@@ -15,6 +15,7 @@ import asyncio
 import atexit
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -31,7 +32,7 @@ from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from playwright_stealth import Stealth
 
-from cedula.normalize import mask_cedula
+from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
 from cedula.registry.parser import LookupResult, parse_result
 
@@ -209,6 +210,9 @@ class RegistryClient:
         except Exception as exc:  # the contract: classify, never raise for registry trouble
             logger.exception("registry_lookup_crashed")
             result = _error("browser", f"Fallo inesperado del cliente: {type(exc).__name__}")
+        if result.status == "error":
+            # Messages come partly from Playwright's exception text: never let a cedula-shaped number through.
+            result = dataclasses.replace(result, message=scrub_text(result.message))
         if result.error_kind == "browser":
             await self._close_browser()  # a broken browser is not reused
         duration_ms = int((time.monotonic() - started) * 1000)

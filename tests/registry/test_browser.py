@@ -112,7 +112,9 @@ def test_it_reads_each_outcome_like_a_person(runner, cedula):
 
 @pytest.mark.parametrize("cedula", ["1000000002", "1000000003", "1000000004", "1000000005", "1000000006", "1000000007"])
 def test_each_fault_cedula_is_classified(runner, cedula):
-    assert outcome_of(runner.lookup(cedula)) == expected_outcome(cedula)
+    report = runner.lookup(cedula)
+    assert outcome_of(report) == expected_outcome(cedula)
+    assert cedula not in report.result.message
 
 
 def test_the_flaky_cedula_recovers_on_retry(registry_site_factory):
