@@ -861,9 +861,10 @@ def _insert_queued_cedulas(cedulas: Iterable[str], *, batch: ImportBatch, now: d
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             select = ", ".join(["%s"] * len(head) + ["value"] + ["%s"] * len(tail))
-            # Identifiers come from the model and the backend; every value is a parameter.
+            # Identifiers come from the model and the backend; every value is a parameter. json_each walks the array
+            # in order (an ORDER BY key would only add a sort), so ids follow the file.
             cursor.execute(
-                f"{insert} SELECT {select} FROM json_each(%s) ORDER BY key {suffix}",  # noqa: S608
+                f"{insert} SELECT {select} FROM json_each(%s) {suffix}",  # noqa: S608
                 [*head, *tail, json.dumps(list(cedulas))],
             )
             return
