@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -49,6 +49,7 @@ logger = structlog.get_logger(__name__)
 def throttle_key() -> str:
     """Processes that leave through the same IP share one gap (the registry limits per IP)."""
     return f"registry:{settings.REGISTRY_EGRESS_ID}"
+
 
 # How long one ticket may wait for a throttle slot, a backoff or the breaker before it gives its place up.
 TICKET_MAX_WAIT_S = 15.0
@@ -263,7 +264,8 @@ def _lost_report(holder: str) -> LookupReport:
         result=LookupResult(
             status="error",
             error_kind=ErrorKind.WORKER_LOST,
-            message=f"El trabajador {holder} terminó a mitad de consulta.",
+            # A dead worker, or a live one whose database refused the result: either way nothing was recorded.
+            message=f"La reserva de {holder} terminó sin un resultado registrado.",
         ),
         html="",
         duration_ms=0,
@@ -559,9 +561,7 @@ def lookup_run_ticket(
                     except Exception as exc:  # the client classifies; this is the net under it
                         logger.exception("lookup_crashed", error_kind=ErrorKind.BROWSER)
                         report = _crash_report(exc)
-                    lookup_record_outcome(
-                        cedula_id=claim.cedula_id, claim_token=claim.token, report=report, task_id=task_id
-                    )
+                    _record_or_give_up(claim=claim, report=report, task_id=task_id, sleep=sleep)
                 done += 1
                 break
             wait = seconds_until_claimable()
@@ -571,9 +571,42 @@ def lookup_run_ticket(
             # Poll in short steps: a person who registers meanwhile must not wait for a long sleep to end.
             sleep(min(max(wait, 0.05), 0.5))
     finally:
-        LookupTicket.objects.filter(pk=ticket_id).delete()
-        lookups_dispatch()
+        try:
+            LookupTicket.objects.filter(pk=ticket_id).delete()
+            lookups_dispatch()
+        except DatabaseError as exc:
+            # The reaper removes the ticket once this process is gone or the claim times out.
+            logger.error("lookup_ticket_release_failed", reason=str(exc))
     return done
+
+
+class LookupNotRecordedError(RuntimeError):
+    """The registry answered but the database refused the write (read-only file, disk full, ...)."""
+
+
+RECORD_RETRY_DELAYS_S = (1.0, 3.0)
+
+
+def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, sleep: Callable[[float], None]) -> None:
+    """Record the outcome, retrying a failing database briefly. When it keeps failing the row stays claimed and the
+    reaper hands it out again once the claim outlives the task timeout: the lookup is repeated later, never lost."""
+    for delay in (*RECORD_RETRY_DELAYS_S, None):
+        try:
+            lookup_record_outcome(cedula_id=claim.cedula_id, claim_token=claim.token, report=report, task_id=task_id)
+            return
+        except DatabaseError as exc:
+            logger.error(
+                "lookup_record_failed",
+                reason=str(exc),
+                will_retry_write=delay is not None,
+                cedula_id=claim.cedula_id,
+            )
+            if delay is None:
+                raise LookupNotRecordedError(
+                    f"La consulta terminó pero la base de datos rechazó la escritura ({exc}); la cédula se "
+                    "consultará de nuevo cuando venza su reserva."
+                ) from exc
+            sleep(delay)
 
 
 def _crash_report(exc: BaseException) -> LookupReport:

@@ -1,0 +1,179 @@
+"""Faults: a worker killed again and again, every stand-in fault mode at once, a database that refuses the write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import time
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from cedula import services
+from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
+from cedula.registry.simulator.outcomes import FAULT_CEDULAS, demo_cedulas, expected_outcome
+from tests.queue.test_worker import all_settled, final_state, queue, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def test_ten_sigkills_during_a_hundred_lookups_lose_nothing_and_count_nothing_twice(start_worker):
+    cedulas = sorted(demo_cedulas()) + [str(60_000_000 + n * 7919) for n in range(100 - len(demo_cedulas()))]
+    ids = queue(cedulas[:100])
+    worker = start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2")
+    rng = random.Random(20261128)
+    kills = 0
+    deadline = time.monotonic() + 600
+    while kills < 10 and time.monotonic() < deadline and not all_settled(ids):
+        time.sleep(rng.uniform(0.5, 4.0))
+        holder = (
+            CedulaInfo.objects.filter(claimed_at__isnull=False, claimed_by__contains=":")
+            .values_list("claimed_by", flat=True)
+            .first()
+        )
+        pid = int(holder.rpartition(":")[2]) if holder else None
+        if pid and pid in worker.worker_pids(timeout=1):
+            os.kill(pid, signal.SIGKILL)
+            kills += 1
+    assert kills == 10, f"only {kills} kills landed before the run ended"
+
+    wait_until(lambda: all_settled(ids), timeout=600, message="rows left unsettled after the kills")
+
+    lost = 0
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+        outcomes = list(LookupAttempt.objects.filter(cedula=info).values_list("outcome", "error_kind"))
+        finals = [o for o in outcomes if o[0] != "error"]
+        assert len(finals) == 1, (info.cedula, outcomes)  # answered once, never twice-counted
+        assert all(kind == "worker_lost" for outcome, kind in outcomes if outcome == "error")
+        assert info.check_count == len(outcomes)
+        lost += len(outcomes) - 1
+    assert 1 <= lost <= 10
+    assert not LookupTicket.objects.filter(started_at__lt=timezone.now() - dt.timedelta(minutes=5)).exists()
+
+
+def test_every_stand_in_fault_mixed_in_a_batch_ends_with_the_right_status_and_kind(start_worker):
+    normal = sorted(demo_cedulas())[:4]
+    ids = queue([*FAULT_CEDULAS, *normal])
+    start_worker(
+        LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2",
+        REGISTRY_ANSWER_TIMEOUT_S="7",  # the slow render answers after ~4 s; the hang never does
+        REGISTRY_BREAKER_THRESHOLD="100",
+    )
+
+    wait_until(lambda: all_settled(ids), timeout=300, message="a fault left a row unsettled")
+
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+        assert info.claimed_at is None and info.next_attempt_at is None
+    assert not CedulaInfo.objects.filter(pk__in=ids, status=Status.PENDING).exists()
+
+
+# --- A database that refuses the write ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def registry_runner(registry_site):
+    from cedula.registry.browser import BrowserConfig, BrowserRunner
+
+    runner = BrowserRunner(BrowserConfig.from_settings(registry_url=registry_site.url))
+    yield runner
+    runner.close()
+
+
+def _read_only_on() -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA query_only = ON")
+        else:
+            cursor.execute("SET default_transaction_read_only = on")
+
+
+def _read_only_off() -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA query_only = OFF")
+        else:
+            cursor.execute("SET default_transaction_read_only = off")
+
+
+FILLER_CEDULA = "9999999999"
+
+
+def _disk_full_on() -> None:
+    """The disk fills up: SQLite may not grow the file any more, and the pages it has are full of other rows."""
+    filler = CedulaInfo.objects.get_or_create(cedula=FILLER_CEDULA)[0]
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
+        for _ in range(100_000):
+            try:
+                cursor.execute(
+                    "INSERT INTO cedula_lookupattempt (cedula_id, started_at, duration_ms, outcome, error_kind,"
+                    " message, attempt, task_id, snapshot) VALUES (%s, %s, 0, 'error', '', '', 1, '', %s)",
+                    [filler.pk, timezone.now(), "x" * 200],
+                )
+            except Exception as exc:  # noqa: BLE001
+                assert "full" in str(exc)
+                return
+    raise AssertionError("the database never filled up")
+
+
+def _disk_full_off() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA max_page_count = 1073741823")
+    CedulaInfo.objects.filter(cedula=FILLER_CEDULA).delete()
+
+
+FAILURES = {
+    "read_only": (_read_only_on, _read_only_off, ("readonly", "read-only")),
+    "disk_full": (_disk_full_on, _disk_full_off, ("full",)),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(FAILURES))
+def test_a_database_that_refuses_the_write_gives_a_clear_error_and_the_row_is_looked_up_again_later(
+    failure, registry_runner, settings
+):
+    from structlog.testing import capture_logs
+
+    if failure == "disk_full" and connection.vendor != "sqlite":
+        pytest.skip("the disk-full condition is simulated with SQLite's max_page_count")
+    settings.LOOKUP_RETRY_DELAYS_S = [0, 0, 0]
+    fail, recover, words = FAILURES[failure]
+    cedula = "1000000005"  # the block page: a non-final answer whose snapshot needs new pages
+    info = services.cedula_request_lookup(cedula=cedula, priority=Priority.STAFF, source=Source.ADMIN)
+    ticket = LookupTicket.objects.create()
+
+    def lookup_then_fail(value: str):
+        report = registry_runner.lookup(value)
+        fail()
+        return report
+
+    with capture_logs() as logs:
+        with pytest.raises(services.LookupNotRecordedError) as raised:
+            services.lookup_run_ticket(
+                ticket_id=ticket.pk, run_lookup=lookup_then_fail, max_wait_s=0, sleep=lambda s: None
+            )
+        recover()
+
+    assert any(word in str(raised.value).lower() for word in words), str(raised.value)
+    failed = [e for e in logs if e["event"] == "lookup_record_failed"]
+    assert len(failed) == 3 and not failed[-1]["will_retry_write"]
+    info.refresh_from_db()
+    assert info.claimed_at is not None and not LookupAttempt.objects.exists()  # nothing half-written
+
+    # Later: the claim outlives the task timeout, the reaper hands the row out again, and it ends final.
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=300)):
+        assert services.lookups_reap_stale() == 1
+        services.breaker_resume(by="test")
+        CedulaInfo.objects.filter(pk=info.pk).update(cedula="52123456")  # the registry answers now
+        ticket = LookupTicket.objects.create()
+        services.lookup_run_ticket(ticket_id=ticket.pk, run_lookup=registry_runner.lookup, max_wait_s=0)
+    info.refresh_from_db()
+    assert info.status == expected_outcome("52123456")
+    assert [a.error_kind for a in LookupAttempt.objects.order_by("id")] == ["worker_lost", ""]
