@@ -28,6 +28,7 @@ HEADER_NAMES = ("cedula", "nuip", "documento")
 HEADER_SEARCH_ROWS = 10
 # Far above any real file (the registry answers ~17,000 lookups a day); protects the server's memory.
 MAX_ROWS = 1_000_000
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a million cedulas in CSV is ~25 MB
 CSV_DELIMITERS = (";", ",", "\t")
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -113,6 +114,8 @@ def find_cedula_column(cells: Iterable[Any]) -> int | None:
 
 def read_table(data: bytes, file_name: str = "") -> ParsedFile:
     """Bytes of an uploaded file -> the cedula column with row numbers. Raises ImportFileError."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(f"El archivo pesa más de {MAX_FILE_BYTES // 2**20} MB: divídalo en partes.")
     if not data or not data.strip():
         raise ImportFileError("El archivo está vacío.")
     if data.startswith(_OLE_MAGIC):

@@ -9,6 +9,7 @@ import io
 import pytest
 
 from cedula.importing import (
+    MAX_FILE_BYTES,
     ImportFileError,
     InvalidRow,
     SourceRow,
@@ -221,3 +222,8 @@ def test_a_reading_survives_the_trip_through_temporary_storage():
 def test_a_damaged_stored_reading_asks_for_the_file_again(stored):
     with pytest.raises(ImportFileError, match="súbalo de nuevo"):
         parsed_from_json(stored)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading_it():
+    with pytest.raises(ImportFileError, match="divídalo en partes"):
+        read_table(b"cedula\n" + b"1234567\n" * (MAX_FILE_BYTES // 8), "enorme.csv")
