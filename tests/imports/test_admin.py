@@ -67,7 +67,10 @@ def test_import_permission_alone_opens_import_but_not_export(client, viewer):
     viewer.user_permissions.add(Permission.objects.get(codename="import_cedulas"))
     client.force_login(viewer)
 
-    assert client.get(reverse(IMPORT)).status_code == 200
+    form = client.get(reverse(IMPORT))
+    assert form.status_code == 200
+    assert 'name="import_file"' in form.content.decode()
+    assert 'name="format"' not in form.content.decode()
     assert client.get(reverse(EXPORT)).status_code == 403
 
 
@@ -89,6 +92,8 @@ def test_the_preview_shows_counts_and_first_rows_and_writes_nothing(admin_client
     assert "separado por punto y coma" in page
     assert "demasiado corta" in page and "no es una cédula" in page
     assert "repite la fila 3" in page
+    assert 'name="skip_invalid"' in page and 'name="requeue_existing"' in page
+    assert reverse(PROCESS) in page
     assert CedulaInfo.objects.count() == 1
     assert not ImportBatch.objects.exists()
 
