@@ -38,7 +38,7 @@ from cedula.registry.parser import LookupResult, parse_result
 
 logger = structlog.get_logger(__name__)
 
-# Without these Chromium phones home (updates, sync, QUIC probes) and floods the closed network.
+# Without these Chromium phones home (updates, sync, QUIC probes) and floods the closed network. Always passed.
 CHROMIUM_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -47,10 +47,11 @@ CHROMIUM_ARGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # navigator.webdriver stays false without a script patch (what playwright-stealth does when it hooks launch).
-    "--disable-blink-features=AutomationControlled",
-    "--accept-lang=es-CO,es",
 )
+# One site, one renderer: without it every fresh context also spawns a spare renderer process it never uses.
+LEAN_ARGS = ("--disable-site-isolation-trials",)
+# navigator.webdriver stays false without a script patch (what playwright-stealth does when it hooks launch).
+STEALTH_ARGS = ("--disable-blink-features=AutomationControlled", "--accept-lang=es-CO,es")
 SYSTEM_CHROMIUM = Path("/usr/bin/chromium")
 CLOSE_TIMEOUT_S = 5.0
 
@@ -246,7 +247,7 @@ class RegistryClient:
             self._browser = await self._playwright.chromium.launch(
                 executable_path=self.config.executable,
                 headless=self.config.headless,
-                args=list(CHROMIUM_ARGS) if self.config.stealth else list(CHROMIUM_ARGS[:7]),
+                args=[*CHROMIUM_ARGS, *LEAN_ARGS, *(STEALTH_ARGS if self.config.stealth else ())],
                 timeout=30_000,
             )
         except PlaywrightError as exc:

@@ -180,7 +180,7 @@ async def plain_playwright_lookup(url: str, cedula: str) -> str:
     """What a hand-written Playwright script gets: same Chromium and flags, no stealth, default user agent."""
     async with async_playwright() as p:
         browser = await p.chromium.launch(
-            executable_path=BrowserConfig.from_settings(registry_url=url).executable, args=list(CHROMIUM_ARGS[:7])
+            executable_path=BrowserConfig.from_settings(registry_url=url).executable, args=list(CHROMIUM_ARGS)
         )
         page = await browser.new_page()
         await page.goto(url)
@@ -300,6 +300,18 @@ def test_one_browser_serves_many_lookups_and_restarts_after_n(registry_site):
         runner.close()
     assert outcomes == ["active"] * 5
     assert launches == 3  # lookups 1-2, 3-4, 5
+
+
+def test_chromium_runs_with_the_closed_network_flags(registry_site):
+    before = chromium_pids()
+    runner = BrowserRunner(config_for(registry_site))
+    try:
+        runner.lookup(ACTIVE)
+        (browser_pid,) = chromium_pids() - before
+        cmdline = Path(f"/proc/{browser_pid}/cmdline").read_bytes().decode().split("\0")
+    finally:
+        runner.close()
+    assert set(CHROMIUM_ARGS) <= set(cmdline)
 
 
 def test_a_crashed_browser_is_replaced(registry_site):
