@@ -486,8 +486,9 @@ class BrowserRunner:
             started = time.monotonic()
             future = asyncio.run_coroutine_threadsafe(self.client.lookup(cedula), self._loop)
             try:
-                # The client enforces the budget itself; this only guards against a wedged event loop.
-                return future.result(timeout=self.config.budget_s + 30)
+                # The client enforces the budget itself; this only guards against a wedged event loop, and still
+                # ends well inside Django-Q2's 120 s task timeout with the default 90 s budget.
+                return future.result(timeout=self.config.budget_s + 15)
             except concurrent.futures.TimeoutError:
                 future.cancel()
                 logger.error("registry_runner_wedged", cedula=mask_cedula(cedula))
