@@ -145,16 +145,51 @@ def _decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError as exc:
             raise ImportFileError("El archivo dice ser UTF-16 pero no se puede leer como texto.") from exc
     if b"\x00" in data[:65536]:
+        utf16 = _utf16_without_bom(data)
+        if utf16:
+            return data.decode(utf16), utf16
         raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # Excel on Windows saves "CSV" in Windows-1252; Latin-1 is the fallback for its five undefined bytes.
+    # Excel on Windows saves "CSV" in Windows-1252 (Latin-1 is the fallback for its five undefined bytes). A file
+    # pasted together from several sources mixes UTF-8 and Windows-1252 lines, so each line is decoded on its own.
+    lines = data.splitlines(keepends=True)
+    decoded = [_decode_line(line) for line in lines]
+    kinds = {kind for _, kind in decoded if kind != "ascii"}
+    encoding = "utf-8+cp1252" if len(kinds) > 1 else kinds.pop() if kinds else "cp1252"
+    return "".join(text for text, _ in decoded), encoding
+
+
+def _decode_line(line: bytes) -> tuple[str, str]:
+    if line.isascii():
+        return line.decode("ascii"), "ascii"
     try:
-        return data.decode("cp1252"), "cp1252"
+        return line.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        pass
+    try:
+        return line.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return line.decode("latin-1"), "cp1252"
+
+
+def _utf16_without_bom(data: bytes) -> str:
+    """ "Unicode text" whose BOM got lost: every other byte of the sample is NUL (ASCII-range text in UTF-16)."""
+    sample = data[:4096]
+    if len(data) % 2 or len(sample) < 4:
+        return ""
+    high_even, high_odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    for encoding, zeros, others in (("utf-16-le", high_odd, high_even), ("utf-16-be", high_even, high_odd)):
+        if zeros >= 0.9 * half and others == 0:
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                return ""
+            return encoding
+    return ""
 
 
 def _looks_binary(text: str) -> bool:
@@ -190,6 +225,8 @@ def _missing_column_message(seen: list[Any], *, csv_hint: bool = False) -> str:
 def _read_csv(data: bytes) -> ParsedFile:
     text, encoding = _decode(data)
     del data  # the decoded text is the only copy we need
+    # DOS programs still end a text file with Ctrl-Z; it is not a row.
+    text = text.removesuffix("\x1a")
     if _looks_binary(text):
         raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
     delimiter, _ = _sniff_delimiter(text)
@@ -200,7 +237,11 @@ def _read_csv(data: bytes) -> ParsedFile:
         first_number = header_index + 2
         rows = list(_text_rows(itertools.chain(head[header_index + 1 :], records), column, first_number))
     except csv.Error as exc:
-        raise ImportFileError(f"El CSV está mal formado: {exc}.") from exc
+        # The csv module's messages are English and technical; the only one it raises with strict=False is this.
+        raise ImportFileError(
+            f"El CSV está mal formado cerca de la línea {records.line_num}: una celda pasa de "
+            f"{_thousands(csv.field_size_limit())} caracteres (¿unas comillas sin cerrar?)."
+        ) from exc
     return ParsedFile(kind="csv", column=header, rows=rows, encoding=encoding, delimiter=delimiter)
 
 
@@ -221,8 +262,12 @@ def _text_rows(records: Iterable[list[str]], column: int, first_number: int) -> 
             continue  # a blank line is not a row
         count += 1
         if count > MAX_ROWS:
-            raise ImportFileError(f"El archivo tiene más de {MAX_ROWS:,} filas: divídalo en partes.")
+            raise ImportFileError(f"El archivo tiene más de {_thousands(MAX_ROWS)} filas: divídalo en partes.")
         yield SourceRow(number, value)
+
+
+def _thousands(number: int) -> str:
+    return f"{number:,}".replace(",", ".")  # Colombian style: 1.000.000
 
 
 def _column_rows(records: Iterable[tuple[Any, ...]], column: int, *, first_number: int) -> Iterator[SourceRow]:
