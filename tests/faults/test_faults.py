@@ -21,6 +21,7 @@ from tests.queue.test_worker import all_settled, final_state, queue, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.mark.timeout(900)
 def test_ten_sigkills_during_a_hundred_lookups_lose_nothing_and_count_nothing_twice(start_worker):
     cedulas = sorted(demo_cedulas()) + [str(60_000_000 + n * 7919) for n in range(100 - len(demo_cedulas()))]
     ids = queue(cedulas[:100])
