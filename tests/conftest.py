@@ -76,8 +76,10 @@ def start_worker(transactional_db, registry_site, tmp_path):
     """Start a real `manage.py qcluster` on the test database and the stand-in registry: start_worker(**env)."""
     started: list[WorkerProcess] = []
 
-    def start(**env: str) -> WorkerProcess:
-        worker = WorkerProcess(registry_url=registry_site.url, log_dir=tmp_path / "logs", extra_env=env)
+    def start(registry_url: str | None = None, **env: str) -> WorkerProcess:
+        worker = WorkerProcess(
+            registry_url=registry_url or registry_site.url, log_dir=tmp_path / "logs", extra_env=env
+        )
         worker.start()
         started.append(worker)
         return worker

@@ -36,7 +36,7 @@ def test_crashed_lookups_of_different_cedulas_and_tasks_group_into_one_issue(db,
     events = sentry_capture.events()
     assert len(events) == 2
     assert [e["logentry"]["message"] for e in events] == ["lookup_crashed", "lookup_crashed"]
-    assert events[0]["fingerprint"] == events[1]["fingerprint"] == ["lookup-error", "lookup_crashed", "RuntimeError"]
+    assert events[0]["fingerprint"] == events[1]["fingerprint"] == ["lookup-error", "browser", "RuntimeError"]
     assert [e["exception"]["values"][-1]["value"] for e in events] == [
         "page crashed while looking up ***6789",
         "page crashed while looking up ***5678",
