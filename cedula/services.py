@@ -869,7 +869,8 @@ def _insert_queued_cedulas(cedulas: Iterable[str], *, batch: ImportBatch, now: d
 
     bulk_create spends ~90% of its time compiling SQL for 25 fields x 100,000 rows (20 s here); every row but the
     cedula is identical, so the values are prepared once and only the cedula varies. On SQLite the whole set goes in
-    one statement (INSERT ... SELECT FROM json_each), elsewhere as one prepared statement run per row (executemany).
+    one statement (INSERT ... SELECT FROM json_each), on PostgreSQL likewise (unnest), elsewhere as one prepared
+    statement run per row (executemany).
     A cedula inserted meanwhile by someone else (a registration, on PostgreSQL) is left alone: ON CONFLICT IGNORE.
     """
     template = CedulaInfo(
@@ -899,6 +900,15 @@ def _insert_queued_cedulas(cedulas: Iterable[str], *, batch: ImportBatch, now: d
             cursor.execute(
                 f"{insert} SELECT {select} FROM json_each(%s) {suffix}",  # noqa: S608
                 [*head, *tail, json.dumps(list(cedulas))],
+            )
+            return
+        if connection.vendor == "postgresql":
+            select = ", ".join(["%s"] * len(head) + ["value"] + ["%s"] * len(tail))
+            # One statement as on SQLite (row-by-row executemany costs ~0.4 ms a row); ORDER BY n keeps file order.
+            cursor.execute(
+                f"{insert} SELECT {select} FROM unnest(%s::varchar[]) WITH ORDINALITY AS t(value, n) "  # noqa: S608
+                f"ORDER BY n {suffix}",
+                [*head, *tail, list(cedulas)],
             )
             return
         sql = f"{insert} VALUES ({', '.join(['%s'] * len(fields))}) {suffix}"
