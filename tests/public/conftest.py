@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 
@@ -48,12 +46,9 @@ CHROMIUM_ARGS = [
 
 
 def _chromium_executable() -> str | None:
-    from django.conf import settings
+    from cedula.registry.browser import chromium_executable
 
-    for candidate in (settings.PLAYWRIGHT_CHROMIUM_EXECUTABLE, "/usr/bin/chromium"):
-        if candidate and Path(candidate).exists():
-            return candidate
-    return None  # Playwright's own download
+    return chromium_executable()  # None: Playwright's own download
 
 
 @pytest.fixture
