@@ -76,6 +76,10 @@ class LogoutView(auth_views.LogoutView):
 @never_cache
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_staff and not request.user.cedula:
+        # Staff without a cedula of their own come here after logging in (Unfold's login form posts no `next`):
+        # their place is the console.
+        return redirect("admin:index")
     return render(request, "accounts/home.html", _status_context(request))
 
 

@@ -108,3 +108,8 @@ def test_when_staff_change_a_cedula_the_user_follows_the_new_row(client, admin_c
 
     assert CedulaInfo.objects.get(user=user).cedula == "7654321"
     assert CedulaInfo.objects.get(cedula="1234567").user is None
+
+
+def test_staff_who_log_in_through_the_console_land_on_the_console(client, admin_user):
+    response = client.post(reverse("admin:login"), {"username": admin_user.email, "password": "password"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("admin:index")
