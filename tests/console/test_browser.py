@@ -6,17 +6,11 @@ import pytest
 from django.urls import reverse
 
 from cedula.models import CedulaInfo, Status
+from cedula.registry.browser import CHROMIUM_ARGS as BROWSER_FLAGS
 from cedula.registry.browser import chromium_executable
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+# The flags every Chromium here needs (without them it floods the closed network).
+CHROMIUM_ARGS = list(BROWSER_FLAGS)
 
 
 @pytest.fixture

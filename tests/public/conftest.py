@@ -34,15 +34,10 @@ def person(user_factory):
 
 # --- A person's browser (real Chromium through Playwright) --------------------------------------------------------
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from cedula.registry.browser import CHROMIUM_ARGS as BROWSER_FLAGS  # noqa: E402
+
+# The flags every Chromium here needs (without them it floods the closed network).
+CHROMIUM_ARGS = list(BROWSER_FLAGS)
 
 
 def _chromium_executable() -> str | None:
