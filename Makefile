@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM_STAMP := var/.chromium
+# The binary itself: Debian's /usr/bin/chromium-headless-shell is a wrapper script that does not exec it.
+HEADLESS_SHELL := /usr/lib/chromium/chromium-headless-shell
 PYTEST_ARGS ?=
 
 .PHONY: run test install chromium migrate lint bench clean
@@ -28,12 +30,12 @@ chromium: $(STAMP)
 	@mkdir -p var
 	@if [ -n "$$PLAYWRIGHT_CHROMIUM_EXECUTABLE" ] && [ -x "$$PLAYWRIGHT_CHROMIUM_EXECUTABLE" ]; then \
 		echo "$$PLAYWRIGHT_CHROMIUM_EXECUTABLE" > $(CHROMIUM_STAMP); \
-	elif [ -x /usr/bin/chromium-headless-shell ]; then \
-		echo /usr/bin/chromium-headless-shell > $(CHROMIUM_STAMP); \
+	elif [ -x $(HEADLESS_SHELL) ]; then \
+		echo $(HEADLESS_SHELL) > $(CHROMIUM_STAMP); \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium-headless-shell chromium) \
-			>/dev/null 2>&1 && [ -x /usr/bin/chromium-headless-shell ]; then \
-		echo /usr/bin/chromium-headless-shell > $(CHROMIUM_STAMP); \
+			>/dev/null 2>&1 && [ -x $(HEADLESS_SHELL) ]; then \
+		echo $(HEADLESS_SHELL) > $(CHROMIUM_STAMP); \
 	elif [ -x /usr/bin/chromium ]; then \
 		echo /usr/bin/chromium > $(CHROMIUM_STAMP); \
 	elif $(PY) -m playwright install chromium >/dev/null 2>&1; then \

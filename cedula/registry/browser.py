@@ -54,7 +54,13 @@ LEAN_ARGS = ("--disable-site-isolation-trials",)
 STEALTH_ARGS = ("--disable-blink-features=AutomationControlled", "--accept-lang=es-CO,es")
 # Debian's builds of the same Chromium: the headless shell (what Playwright itself runs headless; about twice as
 # fast per lookup as the full browser in headless mode), then the full browser.
-SYSTEM_CHROMIUMS = (Path("/usr/bin/chromium-headless-shell"), Path("/usr/bin/chromium"))
+# Debian's /usr/bin/chromium-headless-shell is a shell wrapper that does not exec: the binary itself is launched, so
+# the process Playwright watches (and kills) is Chromium, not a shell in front of it.
+SYSTEM_CHROMIUMS = (
+    Path("/usr/lib/chromium/chromium-headless-shell"),
+    Path("/usr/bin/chromium-headless-shell"),
+    Path("/usr/bin/chromium"),
+)
 CLOSE_TIMEOUT_S = 5.0
 
 
