@@ -9,6 +9,8 @@ registers a second ago overtakes 100,000 bulk rows at the very next request slot
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import os
 import re
 import socket
@@ -20,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
+from django.db.models.constants import OnConflict
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from cedula.importing import Classified, DuplicateRow, InvalidRow, SourceRow, classify_rows
 from cedula.models import (
     FINAL_STATUSES,
     Breaker,
@@ -670,15 +675,6 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
 # A file of 100,000 cedulas is read once (cedula.importing, pure), classified in memory, compared with the table in one
 # query and written with bulk inserts in one transaction: nothing runs a query per row. Invalid rows block the whole
 # file unless the caller asks to skip them; a blocked file writes nothing, not even its ImportBatch.
-
-import itertools  # noqa: E402
-import json  # noqa: E402
-
-from django.db import connection  # noqa: E402
-from django.db.models.constants import OnConflict  # noqa: E402
-from django.db.models.expressions import RawSQL  # noqa: E402
-
-from cedula.importing import Classified, DuplicateRow, InvalidRow, SourceRow, classify_rows  # noqa: E402
 
 IMPORT_SAMPLE_SIZE = 10
 IMPORT_INSERT_BATCH = 10_000
