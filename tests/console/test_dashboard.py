@@ -6,7 +6,9 @@ import json
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from cedula import services
 from cedula.models import Status
@@ -67,11 +69,13 @@ def test_the_dashboard_draws_48_hourly_buckets_stacked_and_the_error_threshold(
     admin_client, settings, cedula_factory, attempt_factory
 ):
     settings.ERROR_RATE_THRESHOLD = 0.25
-    info = cedula_factory()
-    attempt_factory(info, outcome="active")
-    attempt_factory(info, outcome="error")
+    # Half past the hour: the attempts (5 minutes old) fall in the current bucket whenever the test runs.
+    with time_machine.travel(timezone.now().replace(minute=30), tick=False):
+        info = cedula_factory()
+        attempt_factory(info, outcome="active")
+        attempt_factory(info, outcome="error")
 
-    context = admin_client.get(reverse(DASHBOARD)).context
+        context = admin_client.get(reverse(DASHBOARD)).context
     throughput = json.loads(context["throughput_chart"])
     error_rate = json.loads(context["error_rate_chart"])
 
