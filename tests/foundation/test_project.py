@@ -67,17 +67,17 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(db):
     assert connection.settings_dict["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
+ADMIN_PAGES = [
+    "admin:index",
+    "admin:cedula_cedulainfo_changelist",
+    "admin:cedula_lookupattempt_changelist",
+    "admin:cedula_importbatch_changelist",
+    "admin:accounts_user_changelist",
+]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "url",
-    [
-        "admin:index",
-        "admin:cedula_cedulainfo_changelist",
-        "admin:cedula_lookupattempt_changelist",
-        "admin:cedula_importbatch_changelist",
-        "admin:accounts_user_changelist",
-    ],
-)
+@pytest.mark.parametrize("url", ADMIN_PAGES)
 def test_non_staff_get_no_admin(client, user_factory, url):
     user = user_factory(cedula="7654321")
     client.force_login(user)
@@ -87,16 +87,7 @@ def test_non_staff_get_no_admin(client, user_factory, url):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    "url",
-    [
-        "admin:index",
-        "admin:cedula_cedulainfo_changelist",
-        "admin:cedula_lookupattempt_changelist",
-        "admin:cedula_importbatch_changelist",
-        "admin:accounts_user_changelist",
-    ],
-)
+@pytest.mark.parametrize("url", ADMIN_PAGES)
 def test_staff_see_the_console(admin_client, url):
     assert admin_client.get(reverse(url)).status_code == 200
 
