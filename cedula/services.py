@@ -318,7 +318,7 @@ class Claim:
     attempt: int
 
 
-def lookup_claim_next(*, ticket_id: int | None = None) -> Claim | None:
+def lookup_claim_next() -> Claim | None:
     """Atomically: pick the most urgent due row, take a throttle slot, hold the row. None when not allowed now."""
     now = timezone.now()
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S)
@@ -555,7 +555,7 @@ def lookup_run_ticket(
     deadline = time.monotonic() + max_wait_s
     try:
         while True:
-            claim = lookup_claim_next(ticket_id=ticket_id)
+            claim = lookup_claim_next()
             if claim is not None:
                 with structlog.contextvars.bound_contextvars(
                     cedula=mask_cedula(claim.cedula), attempt=claim.attempt, cedula_id=claim.cedula_id
