@@ -549,6 +549,8 @@ def lookup_run_ticket(
     started = timezone.now()
     if not LookupTicket.objects.filter(pk=ticket_id, started_at__isnull=True).update(started_at=started, started_by=me):
         logger.info("lookup_ticket_ignored", ticket_id=ticket_id)
+        # A late redelivery often means its first runner died: reap what that one held and keep the queue moving.
+        lookups_dispatch()
         return 0
     done = 0
     # One lookup per ticket keeps the queue fair with other tasks; the budget bounds how long we wait for a slot.

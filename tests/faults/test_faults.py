@@ -21,23 +21,35 @@ from tests.queue.test_worker import all_settled, final_state, queue, wait_until
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
+def settled_count(ids) -> int:
+    rows = CedulaInfo.objects.filter(pk__in=ids, next_attempt_at__isnull=True)
+    return rows.exclude(status=Status.PENDING).count()
+
+
+def live_holder(worker) -> int | None:
+    """The pid of a live worker process that holds a claim right now (a killed one's claim waits for the reaper)."""
+    holders = CedulaInfo.objects.filter(claimed_at__isnull=False, claimed_by__contains=":")
+    pids = {int(h.rpartition(":")[2]) for h in holders.values_list("claimed_by", flat=True)}
+    alive = pids.intersection(worker.worker_pids(timeout=0.2)) if pids else set()
+    return min(alive) if alive else None
+
+
 @pytest.mark.timeout(900)
 def test_ten_sigkills_during_a_hundred_lookups_lose_nothing_and_count_nothing_twice(start_worker):
     cedulas = sorted(demo_cedulas()) + [str(60_000_000 + n * 7919) for n in range(100 - len(demo_cedulas()))]
     ids = queue(cedulas[:100])
     worker = start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2")
     rng = random.Random(20261128)
+    # Ten random moments spread over the run: a kill lands once that many rows have settled, at a random point inside
+    # the lookup that holds the claim then. Driven by progress, not by wall-clock sleeps, so a fast machine cannot
+    # finish the run before the ten kills land (at least fifteen rows are still open after the last one).
+    targets = sorted(rng.sample(range(3, 86), 10))
     kills = 0
-    deadline = time.monotonic() + 600
-    while kills < 10 and time.monotonic() < deadline and not all_settled(ids):
-        time.sleep(rng.uniform(0.5, 4.0))
-        holder = (
-            CedulaInfo.objects.filter(claimed_at__isnull=False, claimed_by__contains=":")
-            .values_list("claimed_by", flat=True)
-            .first()
-        )
-        pid = int(holder.rpartition(":")[2]) if holder else None
-        if pid and pid in worker.worker_pids(timeout=1):
+    for target in targets:
+        wait_until(lambda t=target: settled_count(ids) >= t, timeout=300, interval=0.05, message=f"{target} settled")
+        pid = wait_until(lambda: live_holder(worker), timeout=120, interval=0.02, message="no worker holds a claim")
+        time.sleep(rng.uniform(0.0, 0.4))
+        if pid in worker.worker_pids(timeout=1):
             os.kill(pid, signal.SIGKILL)
             kills += 1
     assert kills == 10, f"only {kills} kills landed before the run ended"

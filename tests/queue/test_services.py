@@ -203,6 +203,27 @@ def test_a_row_held_by_a_dead_worker_is_returned_to_the_queue(settings):
     assert run_one(ACTIVE) == 1
 
 
+def test_a_redelivered_ticket_of_a_dead_runner_reaps_its_claim_and_dispatches_anew(settings):
+    from django_q.brokers import get_broker
+
+    settings.LOOKUP_RETRY_DELAYS_S = [0, 0, 0]
+    broker = get_broker()
+    broker.purge_queue()
+    info = queue("1234567")
+    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    claim = services.lookup_claim_next()
+    CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=dead)
+    ticket = LookupTicket.objects.create(started_at=timezone.now(), started_by=dead)
+
+    assert services.lookup_run_ticket(ticket_id=ticket.pk, run_lookup=lambda c: report(ACTIVE), max_wait_s=0) == 0
+
+    info.refresh_from_db()
+    assert info.claimed_at is None and info.next_attempt_at is not None
+    assert not LookupTicket.objects.filter(pk=ticket.pk).exists()
+    assert LookupTicket.objects.count() == settings.LOOKUP_DISPATCH_DEPTH == broker.queue_size()
+    broker.purge_queue()
+
+
 def test_a_row_held_past_the_task_timeout_is_returned_even_from_another_host():
     queue("1234567")
     claim = services.lookup_claim_next()

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Schedule
 
 from cedula import services
-from cedula.models import Breaker, CedulaInfo, LookupAttempt, Priority, Source, Status
+from cedula.models import Breaker, CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
 from cedula.registry.simulator.outcomes import (
     BLOCKED,
     FLAKY,
@@ -141,6 +145,33 @@ def test_sigkill_of_the_worker_mid_lookup_loses_nothing(start_worker):
     assert info.status == Status.ACTIVE
     kinds = list(LookupAttempt.objects.filter(cedula=info).order_by("id").values_list("error_kind", flat=True))
     assert kinds == ["worker_lost", ""]
+
+
+def test_a_worker_that_starts_after_a_crash_takes_over_what_the_dead_one_held(start_worker):
+    """Both tickets died with their worker and the broker holds nothing: the (re)spawned worker reaps and re-queues at
+    once instead of waiting for the scheduled dispatch or a redelivery (the Redis broker never redelivers)."""
+    ids = queue(sorted(demo_cedulas())[:2])
+    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    claim = services.lookup_claim_next()
+    CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=dead)
+    LookupTicket.objects.all().delete()  # the tickets queueing dispatched: they died with the worker too
+    for _ in range(2):
+        LookupTicket.objects.create(started_at=timezone.now(), started_by=dead)
+    get_broker().purge_queue()
+    assert not Schedule.objects.exists()  # no scheduled safety net in this test
+
+    start_worker()
+
+    wait_until(lambda: all_settled(ids), timeout=60, message="nothing took over the dead worker's claim")
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+    assert LookupAttempt.objects.filter(cedula_id=claim.cedula_id, error_kind="worker_lost").count() == 1
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 def test_the_breaker_opens_on_repeated_blocks_and_closes_after_the_cooldown(start_worker, settings):
