@@ -419,10 +419,7 @@ def lookup_error_rate(*, window_min: int, now: dt.datetime | None = None) -> Err
     recent = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
     by_outcome = dict(recent.values_list("outcome").annotate(n=Count("id")).order_by())
     by_kind = dict(
-        recent.filter(outcome=LookupAttempt.Outcome.ERROR)
-        .values_list("error_kind")
-        .annotate(n=Count("id"))
-        .order_by()
+        recent.filter(outcome=LookupAttempt.Outcome.ERROR).values_list("error_kind").annotate(n=Count("id")).order_by()
     )
     return ErrorRate(
         window_min=window_min,

@@ -83,12 +83,10 @@ TEMPLATES = [
 # SQLite by default. WAL lets the web process read while the worker writes; IMMEDIATE transactions take the write
 # lock up front so two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
 SQLITE_OPTIONS = {
-    "init_command": (
-        "PRAGMA journal_mode=WAL;"
-        "PRAGMA synchronous=NORMAL;"
-        "PRAGMA busy_timeout=30000;"
-        "PRAGMA foreign_keys=ON;"
-    ),
+    "init_command": ";".join(
+        ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000", "PRAGMA foreign_keys=ON"]
+    )
+    + ";",
     "transaction_mode": "IMMEDIATE",
     "timeout": 30,
 }

@@ -77,9 +77,7 @@ def start_worker(transactional_db, registry_site, tmp_path):
     started: list[WorkerProcess] = []
 
     def start(registry_url: str | None = None, **env: str) -> WorkerProcess:
-        worker = WorkerProcess(
-            registry_url=registry_url or registry_site.url, log_dir=tmp_path / "logs", extra_env=env
-        )
+        worker = WorkerProcess(registry_url=registry_url or registry_site.url, log_dir=tmp_path / "logs", extra_env=env)
         worker.start()
         started.append(worker)
         return worker

@@ -118,14 +118,34 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
         (
             "Lugar de votación / novedad",
-            {"fields": ["departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "resolucion",
-                        "fecha_novedad"]},
-        ),  # fmt: skip
+            {
+                "fields": [
+                    "departamento",
+                    "municipio",
+                    "puesto",
+                    "direccion",
+                    "mesa",
+                    "novedad",
+                    "resolucion",
+                    "fecha_novedad",
+                ]
+            },
+        ),
         (
             "Consultas",
-            {"fields": ["last_checked", "check_count", "attempts", "next_attempt_at", "claimed_at", "claimed_by",
-                        "error_kind", "last_error"]},
-        ),  # fmt: skip
+            {
+                "fields": [
+                    "last_checked",
+                    "check_count",
+                    "attempts",
+                    "next_attempt_at",
+                    "claimed_at",
+                    "claimed_by",
+                    "error_kind",
+                    "last_error",
+                ]
+            },
+        ),
         ("Captura de la última falla (redactada)", {"fields": ["last_failure_snapshot"]}),
     ]
     readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
@@ -216,9 +236,13 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         icon="travel_explore",
         permissions=["queue"],
         url_path="lookup-now",
-        dialog={"title": "Consultar ahora", "description": "La cédula pasa al frente de la cola de consultas.",
-                "form_class": ConfirmForm, "form_submit_text": "Consultar"},
-    )  # fmt: skip
+        dialog={
+            "title": "Consultar ahora",
+            "description": "La cédula pasa al frente de la cola de consultas.",
+            "form_class": ConfirmForm,
+            "form_submit_text": "Consultar",
+        },
+    )
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
@@ -232,9 +256,13 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         permissions=["pause"],
         variant=ActionVariant.WARNING,
         url_path="pause",
-        dialog={"title": "Pausar las consultas", "description": "El trabajador no toma más cédulas hasta reanudar.",
-                "form_class": PauseForm, "form_submit_text": "Pausar"},
-    )  # fmt: skip
+        dialog={
+            "title": "Pausar las consultas",
+            "description": "El trabajador no toma más cédulas hasta reanudar.",
+            "form_class": PauseForm,
+            "form_submit_text": "Pausar",
+        },
+    )
     def pause_lookups(self, request: HttpRequest, form: PauseForm) -> HttpResponse:
         services.breaker_pause(by=request.user.get_username(), reason=form.cleaned_data["reason"])
         self.message_user(request, "Consultas en pausa.", messages.WARNING)
@@ -245,9 +273,13 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         icon="play_circle",
         permissions=["pause"],
         url_path="resume",
-        dialog={"title": "Reanudar las consultas", "description": "El trabajador vuelve a tomar cédulas.",
-                "form_class": ConfirmForm, "form_submit_text": "Reanudar"},
-    )  # fmt: skip
+        dialog={
+            "title": "Reanudar las consultas",
+            "description": "El trabajador vuelve a tomar cédulas.",
+            "form_class": ConfirmForm,
+            "form_submit_text": "Reanudar",
+        },
+    )
     def resume_lookups(self, request: HttpRequest, form: ConfirmForm) -> HttpResponse:
         services.breaker_resume(by=request.user.get_username())
         self.message_user(request, "Consultas reanudadas.", messages.SUCCESS)

@@ -35,7 +35,7 @@ def format_datetime(moment: dt.datetime) -> str:
 
 
 def format_moment(moment: dt.datetime, *, now: dt.datetime) -> str:
-    """"hoy a las 3:45 p. m.", "mañana a la 1:05 a. m.", "el 14/03/2025 a las 9:00 a. m." (Bogotá time)."""
+    """A moment in Bogotá time: 'hoy a las 3:45 p. m.', 'mañana a la 1:05 a. m.', 'el 14/03/2025 a las 9:00 a. m.'."""
     local, today = moment.astimezone(BOGOTA), now.astimezone(BOGOTA).date()
     at = "a la" if local.hour % 12 == 1 else "a las"
     if local.date() == today:
@@ -57,9 +57,7 @@ def refresh_message(refresh: RefreshAllowance, *, now: dt.datetime) -> str:
     messages = {
         "allowed": "",
         "checking": "Estamos verificando tu cédula; podrás pedir otra actualización cuando termine.",
-        "hourly_limit": (
-            f"Ya pediste {_times(per_hour)} en la última hora, el máximo por hora. {when}"
-        ),
+        "hourly_limit": (f"Ya pediste {_times(per_hour)} en la última hora, el máximo por hora. {when}"),
         "daily_limit": f"Ya pediste {_times(per_day)} en las últimas 24 horas, el máximo por día. {when}",
         "no_cedula": "Tu cuenta no tiene una cédula asociada.",
         "disabled": "Las actualizaciones no están disponibles en este momento.",

@@ -43,9 +43,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         throttle = registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
         if not throttle.allowed:
-            when = (
-                presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
-            )
+            when = presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             refusal = (
                 f"Hubo demasiados intentos de registro desde esta conexión. Intenta de nuevo {when} (hora de Colombia)."
             )

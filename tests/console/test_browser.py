@@ -68,7 +68,7 @@ def test_an_operator_imports_a_csv_watches_the_dashboard_and_retries_a_failed_ro
     dashboard.wait_for_function("document.querySelector('[data-testid=count-pending]').innerText.trim() === '3'")
     assert dashboard.evaluate("window.__notReloaded") is True
     assert dashboard.evaluate("[...document.querySelectorAll('canvas.chart')].every(c => Chart.getChart(c))")
-    assert 'every 30s' in dashboard.locator("#cedula-dashboard").get_attribute("hx-trigger")
+    assert "every 30s" in dashboard.locator("#cedula-dashboard").get_attribute("hx-trigger")
 
     # Retry the failed row from the changelist.
     work.goto(live_server.url + reverse("admin:cedula_cedulainfo_changelist") + "?status__exact=error")

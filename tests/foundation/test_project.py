@@ -18,9 +18,7 @@ def test_migrations_are_complete():
 
 
 def test_check_deploy_with_production_variables_reports_no_warnings(tmp_path):
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "DEBUG", "SENTRY"))
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECURE_", "SESSION_", "CSRF_", "DEBUG", "SENTRY"))}
     env.update(
         {
             "DEBUG": "0",

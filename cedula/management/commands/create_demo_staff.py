@@ -26,6 +26,4 @@ class Command(BaseCommand):
         user.is_active = True
         user.set_password(password)
         user.save()
-        self.stdout.write(
-            f"Demo staff login ({'created' if created else 'password reset'}): {email} / {password}"
-        )
+        self.stdout.write(f"Demo staff login ({'created' if created else 'password reset'}): {email} / {password}")
