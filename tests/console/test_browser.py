@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from cedula.models import CedulaInfo, Status
@@ -25,6 +26,7 @@ def browser_page(monkeypatch):
         context.set_default_timeout(20_000)
         yield context
         browser.close()
+        connections.close_all()  # see tests/public/conftest.py: the connection the test opened under Playwright
 
 
 def _count(page, status: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connections
 
 
 @pytest.fixture(autouse=True)
@@ -63,3 +64,6 @@ def phone(monkeypatch):
         finally:
             context.close()
             browser.close()
+            # ORM calls made while Playwright's loop runs open a connection of their own (another context of this
+            # thread): close it, or PostgreSQL refuses to drop the test database at the end of the run.
+            connections.close_all()
