@@ -3,6 +3,7 @@ processes bind their task context and, when (re)spawned, pick up what a dead pre
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any
 
 import structlog
@@ -10,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django_q.conf import Conf
 from django_q.signals import post_spawn, pre_execute
 
 from cedula import services
@@ -33,10 +35,31 @@ def _bind_task(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) -> N
 pre_execute.connect(_bind_task, dispatch_uid="cedula_bind_task_context")
 
 
+def _unwedge_task_queue(proc_name: str) -> None:
+    """Free the task queue's read lock when a dead predecessor took it to the grave.
+
+    An idle Django-Q2 worker waits in `task_queue.get()` holding the queue's read lock; killed there (SIGKILL, OOM),
+    the lock stays taken and its successor waits on it forever: the cluster looks alive and runs nothing
+    (django-q2/django-q2#23). With one worker per cluster, as here, no other process reads the task queue, so a lock
+    held when a worker starts can only be the dead one's. With several workers a live sibling may hold it
+    legitimately, so nothing is touched.
+    """
+    if Conf.WORKERS != 1:
+        return
+    args = getattr(multiprocessing.current_process(), "_args", ())
+    rlock = getattr(args[0], "_rlock", None) if args else None
+    if rlock is None:
+        return
+    if not rlock.acquire(block=False):
+        structlog.get_logger(__name__).warning("worker_task_queue_unwedged", proc_name=proc_name)
+    rlock.release()
+
+
 def _worker_spawned(sender: Any, proc_name: str, **kwargs: Any) -> None:
     # A worker is spawned at start-up and again after one dies (SIGKILL, OOM). The dead one's claim and ticket are
     # reaped now and the queue topped up, instead of waiting for the scheduled dispatch or the broker's redelivery
     # (which the Redis broker never does). A database that is not ready must not keep the worker from starting.
+    _unwedge_task_queue(proc_name)
     try:
         services.lookups_dispatch()
     except DatabaseError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -137,3 +138,9 @@ class WorkerProcess:
             if path.is_file():
                 parts.append(path.read_text(errors="replace"))
         return "\n".join(parts)
+
+    def task_worker_pids(self) -> list[int]:
+        """Pids of the processes Django-Q2 logged as "ready for work" (task workers, not sentinel/monitor/pusher),
+        still alive, newest last."""
+        pids = [int(m) for m in re.findall(r"ready for work at (\d+)", self.log_text())]
+        return [p for p in pids if p in self.worker_pids(timeout=1)]

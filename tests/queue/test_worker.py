@@ -168,6 +168,24 @@ def test_a_worker_that_starts_after_a_crash_takes_over_what_the_dead_one_held(st
     assert LookupAttempt.objects.filter(cedula_id=claim.cedula_id, error_kind="worker_lost").count() == 1
 
 
+def test_a_worker_killed_while_idle_does_not_wedge_the_cluster(start_worker):
+    """An idle worker waits in the task queue's get() holding its read lock; killed there, its successor must not
+    wait on that lock forever (django-q2/django-q2#23)."""
+    worker = start_worker()
+    idle = wait_until(worker.task_worker_pids, timeout=60, interval=0.1, message="no task worker started")[-1]
+    time.sleep(1.0)  # nothing queued: the worker is blocked in task_queue.get()
+    os.kill(idle, signal.SIGKILL)
+    wait_until(
+        lambda: [p for p in worker.task_worker_pids() if p != idle], timeout=30, interval=0.1, message="no respawn"
+    )
+
+    ids = queue(sorted(demo_cedulas())[:2])
+
+    wait_until(lambda: all_settled(ids), timeout=60, message="the cluster stopped running tasks after the kill")
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        assert final_state(info) == expected_outcome(info.cedula), info.cedula
+
+
 def _dead_pid() -> int:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
