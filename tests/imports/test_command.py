@@ -1,4 +1,4 @@
-"""python manage.py import_cedulas FILE [--requeue-existing] [--skip-invalid]"""
+"""python manage.py import_cedulas FILE [--requeue-existing] [--skip-invalid] [--user EMAIL]"""
 
 from __future__ import annotations
 
@@ -75,6 +75,29 @@ def test_skip_invalid_and_requeue_existing(tmp_path, cedula_factory):
     assert "fila 4" in err
     known.refresh_from_db()
     assert known.next_attempt_at is not None
+
+
+def test_the_batch_records_the_staff_member_named_with_user(tmp_path, user_factory):
+    staff = user_factory(email="operadora@example.com", is_staff=True)
+    path = tmp_path / "lote.csv"
+    path.write_bytes(csv_bytes([["cedula"], ["1234567"]]))
+
+    counts, _ = run(str(path), "--user", "OPERADORA@example.com")
+
+    assert ImportBatch.objects.get(pk=counts["batch_id"]).created_by == staff
+
+
+@pytest.mark.parametrize("email", ["nadie@example.com", "ana@example.com"], ids=["unknown", "not-staff"])
+def test_user_must_be_an_active_staff_member(tmp_path, user_factory, email):
+    user_factory(email="ana@example.com", is_staff=False)
+    path = tmp_path / "lote.csv"
+    path.write_bytes(csv_bytes([["cedula"], ["1234567"]]))
+
+    with pytest.raises(CommandError, match="no es un usuario activo del personal") as raised:
+        call_command("import_cedulas", str(path), "--user", email, stdout=StringIO(), stderr=StringIO())
+
+    assert raised.value.returncode == 2
+    assert not ImportBatch.objects.exists() and not CedulaInfo.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""python manage.py import_cedulas FILE [--requeue-existing] [--skip-invalid]
+"""python manage.py import_cedulas FILE [--requeue-existing] [--skip-invalid] [--user EMAIL]
 
 The same service as the console's import. stdout carries only the counts (one JSON object); the row report and logs
-go to stderr. Exit 0 imported, 1 invalid rows blocked the file (nothing changed), 2 usage error (missing or
-unreadable file, no cedula column).
+go to stderr. `--user` records the staff member the batch is for, as the console's import does. Exit 0 imported, 1
+invalid rows blocked the file (nothing changed), 2 usage error (missing or unreadable file, no cedula column, unknown
+or non-staff user).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cedula import services
@@ -30,8 +32,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-invalid", action="store_true", help="importa las filas válidas aunque haya inválidas"
         )
+        parser.add_argument("--user", metavar="EMAIL", help="correo del miembro del personal que hace la importación")
 
-    def handle(self, *args: Any, file: Path, requeue_existing: bool, skip_invalid: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, file: Path, requeue_existing: bool, skip_invalid: bool, user: str | None, **options: Any
+    ) -> None:
+        importer = self._staff_user(user) if user else None
         try:
             data = file.read_bytes()
         except OSError as exc:
@@ -43,7 +49,7 @@ class Command(BaseCommand):
         report = services.cedula_import_rows(
             rows=parsed.rows,
             file_name=file.name,
-            user=None,
+            user=importer,
             requeue_existing=requeue_existing,
             skip_invalid=skip_invalid,
         )
@@ -54,6 +60,12 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{report.invalid} filas inválidas: no se importó nada. Corríjalas o use --skip-invalid.", returncode=1
             )
+
+    def _staff_user(self, email: str) -> Any:
+        found = get_user_model().objects.filter(email__iexact=email.strip(), is_active=True).first()
+        if found is None or not found.is_staff:
+            raise CommandError(f"{email}: no es un usuario activo del personal.", returncode=2)
+        return found
 
     def _row_report(self, rows: tuple[InvalidRow, ...]) -> None:
         for row in rows[:ROW_REPORT_LIMIT]:
