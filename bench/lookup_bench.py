@@ -29,6 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.procs import tree_pss_kb  # noqa: E402
+
 MIN_RATE = 2.0
 MIN_RATE_RATIO = 1.5
 MAX_CPU_RATIO = 0.6
@@ -69,27 +71,6 @@ async def _child(mode: str, url: str) -> None:
     print(json.dumps({"startup_cpu_s": startup.ru_utime + startup.ru_stime}), flush=True)
 
 
-def _tree_pss_kb(root: int) -> int:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/smaps_rollup") as fh:
-                total += next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
-        except OSError:
-            continue
-    return total
-
-
 class _Mode:
     def __init__(self, mode: str, url: str) -> None:
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ops.settings", "LOG_LEVEL": "WARNING", "DEBUG": "1"}
@@ -122,7 +103,7 @@ class _Mode:
 
         def sample() -> None:
             while not stop.is_set():
-                self.peak_kb = max(self.peak_kb, _tree_pss_kb(self.proc.pid))
+                self.peak_kb = max(self.peak_kb, tree_pss_kb(self.proc.pid))
                 stop.wait(0.05)
 
         sampler = threading.Thread(target=sample, daemon=True)

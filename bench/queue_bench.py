@@ -39,31 +39,11 @@ def setup_django(db_path: Path) -> None:
     django.setup()
 
 
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def pss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return rss_kb(pid)
-
-
 def tree_mb(root_pid: int) -> float:
     """Proportional set size of the cluster and its Chromium: shared pages counted once, not once per process."""
-    from tests.worker import descendants
+    from tests.procs import tree_pss_kb
 
-    return sum(pss_kb(p) for p in [root_pid, *descendants(root_pid)]) / 1024
+    return tree_pss_kb(root_pid) / 1024
 
 
 def median_mb_during(root_pid: int, start: int, lookups: int, timeout: float) -> float | None:

@@ -13,32 +13,9 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from tests.procs import descendants, process_name
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
-    except FileNotFoundError:
-        return []
-    return [int(p) for p in out.split()]
-
-
-def descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    stack = [pid]
-    while stack:
-        for child in _children(stack.pop()):
-            found.append(child)
-            stack.append(child)
-    return found
-
-
-def process_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 class WorkerProcess:

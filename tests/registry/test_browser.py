@@ -23,6 +23,7 @@ from cedula.registry.browser import (
     get_runner,
 )
 from cedula.registry.simulator import demo_cedulas, expected_outcome, outcome_for
+from tests.procs import descendants, is_alive, process_name
 
 pytestmark = pytest.mark.integration
 
@@ -53,31 +54,11 @@ def outcome_of(report: LookupReport) -> str:
 
 def chromium_pids() -> set[int]:
     """Chromium browser processes (not their helpers) descended from this test process."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    parents[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError):
-                continue
-
-    def descends(pid: int) -> bool:
-        while pid > 1:
-            pid = parents.get(pid, 0)
-            if pid == os.getpid():
-                return True
-        return False
-
     found = set()
-    for pid in parents:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if b"chromium" in cmdline and b"--type=" not in cmdline and b"--remote-debugging-pipe" in cmdline:
-            if descends(pid):
-                found.add(pid)
+    for pid in descendants(os.getpid()):
+        cmdline = process_name(pid)
+        if "chromium" in cmdline and "--type=" not in cmdline and "--remote-debugging-pipe" in cmdline:
+            found.add(pid)
     return found
 
 
@@ -366,46 +347,14 @@ def test_chromium_does_not_outlive_a_killed_worker(registry_site):
     )
     try:
         assert worker.stdout.readline().split() == ["ready", "active"]
-        family = _descendants(worker.pid)
-        assert any(b"chromium" in _cmdline(pid) for pid in family)
+        family = descendants(worker.pid)
+        assert any("chromium" in process_name(pid) for pid in family)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         deadline = time.monotonic() + 5
-        while (alive := [pid for pid in family if _alive(pid)]) and time.monotonic() < deadline:
+        while (alive := [pid for pid in family if is_alive(pid)]) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert alive == [], "Chromium outlived the killed worker by more than 5 s"
     finally:
         if worker.poll() is None:
             worker.kill()
-
-
-def _descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-            except (OSError, ValueError):
-                continue
-    found, stack = [], [root]
-    while stack:
-        kids = children.get(stack.pop(), [])
-        found += kids
-        stack += kids
-    return found
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
