@@ -225,6 +225,9 @@ class LookupTicket(models.Model):
     (duplicate or late delivery) does nothing."""
 
     created_at = models.DateTimeField(auto_now_add=True)
+    # host:pid of the process that created it. One that died between creating the ticket and enqueueing its task
+    # leaves a ticket no task will ever start: the reaper drops it at once instead of after the broker's retry.
+    created_by = models.CharField(max_length=100, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     started_by = models.CharField(max_length=100, blank=True)
 

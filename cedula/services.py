@@ -208,7 +208,8 @@ def lookups_dispatch() -> int:
     with transaction.atomic():
         live = LookupTicket.objects.select_for_update().count()
         wanted = max(0, settings.LOOKUP_DISPATCH_DEPTH - live)
-        tickets = [LookupTicket.objects.create() for _ in range(wanted)]
+        me = worker_identity()
+        tickets = [LookupTicket.objects.create(created_by=me) for _ in range(wanted)]
     for ticket in tickets:
         async_task("cedula.tasks.lookup_next", ticket.pk, task_name=f"lookup_next-{ticket.pk}", group="lookups")
     if tickets:
@@ -239,11 +240,20 @@ def lookups_reap_stale() -> int:
     """Return rows and tickets held by a dead or overdue worker to the queue. Nothing is lost when a worker dies."""
     now = timezone.now()
     reaped = 0
+    # A ticket is stale when its runner died or overran, or when it never started: its creator died (perhaps before
+    # enqueueing its task) or no task came for it within the broker's retry. A stale ticket whose task does arrive
+    # later is ignored by that task, which dispatches afresh: dropping one is never worse than a late lookup.
     stale_tickets = [
         t.pk
         for t in LookupTicket.objects.all()
         if (t.started_by and _holder_is_dead(t.started_by, t.started_at, now))
-        or (not t.started_at and now - t.created_at > dt.timedelta(seconds=settings.Q_CLUSTER["retry"] + 60))
+        or (
+            not t.started_at
+            and (
+                (t.created_by and _holder_is_dead(t.created_by, None, now))
+                or now - t.created_at > dt.timedelta(seconds=settings.Q_CLUSTER["retry"] + 60)
+            )
+        )
     ]
     if stale_tickets:
         LookupTicket.objects.filter(pk__in=stale_tickets).delete()

@@ -224,6 +224,27 @@ def test_a_redelivered_ticket_of_a_dead_runner_reaps_its_claim_and_dispatches_an
     broker.purge_queue()
 
 
+def test_a_ticket_whose_creator_died_before_it_started_is_replaced(settings):
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    broker.purge_queue()
+    queue("1234567")
+    LookupTicket.objects.all().delete()
+    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    orphans = [LookupTicket.objects.create(created_by=dead).pk for _ in range(settings.LOOKUP_DISPATCH_DEPTH)]
+    alive = LookupTicket.objects.create(created_by="other-host:1")  # another host's: only its age can condemn it
+
+    services.lookups_dispatch()
+
+    assert not LookupTicket.objects.filter(pk__in=orphans).exists()
+    assert LookupTicket.objects.filter(pk=alive.pk).exists()
+    assert LookupTicket.objects.count() == settings.LOOKUP_DISPATCH_DEPTH
+    creators = set(LookupTicket.objects.values_list("created_by", flat=True))
+    assert creators == {"other-host:1", services.worker_identity()}
+    broker.purge_queue()
+
+
 def test_a_row_held_past_the_task_timeout_is_returned_even_from_another_host():
     queue("1234567")
     claim = services.lookup_claim_next()
