@@ -256,7 +256,7 @@ def import_batch_progress(*, limit: int = 5, ids: list[int] | None = None) -> li
     batches_qs = ImportBatch.objects.order_by("-created_at")
     batches = list(batches_qs.filter(pk__in=ids) if ids is not None else batches_qs[:limit])
     outstanding = Q(status=Status.PENDING) | Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
-    stats = {
+    stats: dict[int, Any] = {
         row["import_batch_id"]: row
         for row in CedulaInfo.objects.order_by()
         .filter(import_batch_id__in=[b.pk for b in batches])

@@ -222,8 +222,8 @@ class RegistryClient:
         except PlaywrightTimeoutError:
             result = _error("timeout", "Un paso de la consulta no terminó a tiempo.")
         except PlaywrightError as exc:
-            failure = _classify_playwright_error(exc)
-            result = _error(failure.kind, failure.message)
+            classified = _classify_playwright_error(exc)
+            result = _error(classified.kind, classified.message)
         except Exception as exc:  # the contract: classify, never raise for registry trouble
             logger.exception("registry_lookup_crashed")
             result = _error("browser", f"Fallo inesperado del cliente: {type(exc).__name__}")

@@ -278,7 +278,11 @@ def parse_result(html: str) -> LookupResult:
         return LookupResult(
             status="active",
             message="Lugar de votación encontrado.",
-            **{name: found.get(name) for name in _ACTIVE_FIELDS},
+            departamento=found.get("departamento"),
+            municipio=found.get("municipio"),
+            puesto=found.get("puesto"),
+            direccion=found.get("direccion"),
+            mesa=found.get("mesa"),
         )
     if any(phrase in text for phrase in _NOT_FOUND_PHRASES):
         return LookupResult(status="not_found", message="El documento no se encuentra en el censo.")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.contrib import messages
@@ -24,13 +24,19 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
+from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
 
 
+def _person(request: HttpRequest) -> User:
+    """The logged-in person: only called behind @login_required, so never the anonymous user."""
+    return cast(User, request.user)
+
+
 def _status_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
-    status = selectors.public_status_for_user(user=request.user, now=now)
+    status = selectors.public_status_for_user(user=_person(request), now=now)
     return {"info": status.info, "card": presenters.status_payload(status, now=now)}
 
 
@@ -113,7 +119,7 @@ def status_json(request: HttpRequest) -> JsonResponse:
 @require_POST
 @login_required
 def refresh(request: HttpRequest) -> HttpResponse:
-    decision = services.cedula_user_refresh(user=request.user)
+    decision = services.cedula_user_refresh(user=_person(request))
     if decision.accepted:
         messages.success(request, "Pedimos una nueva verificación de tu cédula. Verás el resultado en esta página.")
     else:

@@ -25,7 +25,7 @@ from cedula.registry.simulator.outcomes import (
     demo_cedulas,
     expected_outcome,
 )
-from tests.procs import process_name
+from devtools.procs import process_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
