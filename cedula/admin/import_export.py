@@ -40,6 +40,7 @@ from cedula.importing import (
     rejected_rows_csv,
 )
 from cedula.models import CedulaInfo
+from cedula.registry.parser import RESULT_FIELDS
 
 if TYPE_CHECKING:
     from ops.accounts.models import User
@@ -52,7 +53,7 @@ PREVIEW_INVALID_ROWS = 50
 EXPORT_FIELDS = (
     "cedula",
     "status",
-    *services.RESULT_FIELDS,
+    *RESULT_FIELDS,
     "last_checked",
     "check_count",
     "error_kind",

@@ -34,7 +34,7 @@ from playwright_stealth import Stealth
 
 from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
-from cedula.registry.parser import LookupResult, parse_result
+from cedula.registry.parser import LookupReport, LookupResult, parse_result
 
 logger = structlog.get_logger(__name__)
 
@@ -62,13 +62,6 @@ SYSTEM_CHROMIUMS = (
     Path("/usr/bin/chromium"),
 )
 CLOSE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class LookupReport:
-    result: LookupResult
-    html: str  # the answer HTML the parser saw ("" when there was none)
-    duration_ms: int
 
 
 @dataclass(frozen=True)

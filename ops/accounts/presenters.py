@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from cedula.models import Status
-from cedula.selectors import PublicStatus, RefreshAllowance
+from ops.accounts.selectors import PublicStatus, RefreshAllowance
 
 # The public is in Colombia whatever the server's TIME_ZONE says.
 BOGOTA = ZoneInfo("America/Bogota")

@@ -22,11 +22,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from cedula import selectors, services
-from ops.accounts import presenters
+from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
 from ops.accounts.models import User
-from ops.accounts.services import registration_attempt
 
 logger = structlog.get_logger(__name__)
 
@@ -47,7 +45,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
     if request.method == "POST":
-        throttle = registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
+        throttle = services.registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
         if not throttle.allowed:
             when = presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             refusal = (
