@@ -187,8 +187,6 @@ configure_logging(
 # --- The registry (target page) and the lookup pipeline ----------------------------------------------------------
 REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:8001/censo/consultar/")
 REGISTRY_MIN_GAP_S = env.float("REGISTRY_MIN_GAP_S", default=5.0)
-# Workers that reach the registry through the same public IP must share one throttle: give them the same id.
-REGISTRY_EGRESS_ID = env.str("REGISTRY_EGRESS_ID", default="default")
 if REGISTRY_MIN_GAP_S < 0:
     raise environ.ImproperlyConfigured("REGISTRY_MIN_GAP_S must be >= 0.")
 REGISTRY_NAV_TIMEOUT_S = env.float("REGISTRY_NAV_TIMEOUT_S", default=20.0)
