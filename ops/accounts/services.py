@@ -91,6 +91,8 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
         current = cedula_selectors.cedula_for_user(user=user)
         # The row the person sees is the one refreshed (staff may have corrected the account's cedula since).
         cedula = current.cedula if current is not None else user.cedula
+        if not cedula:
+            raise ValueError("A user without a cedula has nothing to refresh.")
         RefreshRequest.objects.create(user=user, requested_at=now)
         info = cedula_services.cedula_request_lookup(
             cedula=cedula, priority=Priority.INTERACTIVE, source=Source.REFRESH, user=user
