@@ -29,3 +29,10 @@ def check_error_rate() -> str | None:
     from cedula import alerts
 
     return alerts.error_rate_check()
+
+
+def revalidate() -> int:
+    """Scheduled hourly: re-queue the rows whose last final answer is too old, within today's budget."""
+    from cedula import freshness
+
+    return freshness.revalidation_run_scheduled().queued
