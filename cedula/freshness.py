@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cedula import selectors
@@ -57,7 +58,8 @@ def _requeue(ids: list[int], *, now: dt.datetime) -> int:
             next_attempt_at__isnull=True,
             claimed_at__isnull=True,
             status__in=FINAL_STATUSES,
-        ).update(next_attempt_at=now, attempts=0, priority=Priority.REVALIDATION, updated_at=now)
+            # Due since its last answer: among re-validations the dispatcher then runs the oldest answer first.
+        ).update(next_attempt_at=F("last_checked"), attempts=0, priority=Priority.REVALIDATION, updated_at=now)
     return queued
 
 

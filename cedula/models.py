@@ -140,11 +140,12 @@ class CedulaInfo(models.Model):
             models.Index(fields=["departamento"], name="cedula_departamento_idx"),
             models.Index(fields=["last_checked"], name="cedula_last_checked_idx"),
             models.Index(fields=["-updated_at", "-id"], name="cedula_updated_idx"),
-            # Re-validation picks idle rows with a final answer, oldest answer first: only those rows are in it.
+            # Re-validation picks idle rows, oldest answer first. Only idle rows are in it; the status is checked on
+            # the row (SQLite cannot match a partial index condition against bound parameters such as an IN list).
             models.Index(
                 fields=["last_checked", "id"],
                 name="cedula_revalidate_idx",
-                condition=Q(next_attempt_at__isnull=True, claimed_at__isnull=True, status__in=FINAL_STATUSES),
+                condition=Q(next_attempt_at__isnull=True, claimed_at__isnull=True),
             ),
             models.Index(
                 fields=["changed_at_last_check"], name="cedula_changed_idx", condition=Q(changed_at_last_check=True)

@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='cedulainfo',
-            index=models.Index(condition=models.Q(('claimed_at__isnull', True), ('next_attempt_at__isnull', True), ('status__in', ('active', 'cancelled', 'not_found'))), fields=['last_checked', 'id'], name='cedula_revalidate_idx'),
+            index=models.Index(condition=models.Q(('claimed_at__isnull', True), ('next_attempt_at__isnull', True)), fields=['last_checked', 'id'], name='cedula_revalidate_idx'),
         ),
         migrations.AddIndex(
             model_name='cedulainfo',
