@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import structlog
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cedula import selectors
@@ -59,7 +60,12 @@ def _requeue(ids: list[int], *, now: dt.datetime) -> int:
             claimed_at__isnull=True,
             status__in=FINAL_STATUSES,
             # Due since its last answer: among re-validations the dispatcher then runs the oldest answer first.
-        ).update(next_attempt_at=F("last_checked"), attempts=0, priority=Priority.REVALIDATION, updated_at=now)
+        ).update(
+            next_attempt_at=Coalesce(F("last_checked"), Value(now, output_field=DateTimeField())),
+            attempts=0,
+            priority=Priority.REVALIDATION,
+            updated_at=now,
+        )
     return queued
 
 

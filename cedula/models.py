@@ -199,9 +199,9 @@ class CedulaChange(models.Model):
     """A final answer that differs from the row's previous final answer: what changed, from what, to what."""
 
     class Kind(models.TextChoices):
-        STATUS = "status", "Cambio de estado"
-        PLACE = "place", "Cambio de lugar de votación"
-        CANCELLATION = "cancellation", "Cambio en los datos de la novedad"
+        STATUS = "status", "Estado"
+        PLACE = "place", "Lugar de votación"
+        CANCELLATION = "cancellation", "Datos de la novedad"
 
     cedula = models.ForeignKey(CedulaInfo, on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField("fecha")

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('changed_at', models.DateTimeField(verbose_name='fecha')),
-                ('kind', models.CharField(choices=[('status', 'Cambio de estado'), ('place', 'Cambio de lugar de votación'), ('cancellation', 'Cambio en los datos de la novedad')], max_length=16, verbose_name='tipo')),
+                ('kind', models.CharField(choices=[('status', 'Estado'), ('place', 'Lugar de votación'), ('cancellation', 'Datos de la novedad')], max_length=16, verbose_name='tipo')),
                 ('old_status', models.CharField(choices=[('pending', 'Pendiente'), ('active', 'Vigente'), ('cancelled', 'Cancelada'), ('not_found', 'No encontrada'), ('error', 'Error')], max_length=16, verbose_name='estado anterior')),
                 ('new_status', models.CharField(choices=[('pending', 'Pendiente'), ('active', 'Vigente'), ('cancelled', 'Cancelada'), ('not_found', 'No encontrada'), ('error', 'Error')], max_length=16, verbose_name='estado nuevo')),
                 ('old_values', models.JSONField(default=dict, verbose_name='valores anteriores')),
