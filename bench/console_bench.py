@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = BASE_DIR / "var" / "bench"
@@ -102,7 +103,7 @@ def generate(now: dt.datetime) -> None:
 
     # The last batch and a half is still being worked through: pending and due; a few rows wait for a retry.
     pending_from = N_CEDULAS - int(batch_size * 1.5)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for i in range(1, N_CEDULAS + 1):
         batch = (i - 1) // batch_size + 1
         # An import writes its rows over a few seconds: each row gets its own creation time.
@@ -239,7 +240,8 @@ def measure_pick(runs: int) -> list[tuple[str, float, float]]:
     django.setup()
     from django.db import transaction
 
-    from cedula import freshness, selectors
+    from cedula import selectors
+    from cedula.services import revalidation
 
     now = dt.datetime.now(dt.UTC)
     older = now - dt.timedelta(days=90)
@@ -250,7 +252,7 @@ def measure_pick(runs: int) -> list[tuple[str, float, float]]:
 
     def job() -> None:
         with transaction.atomic():
-            report = freshness.cedulas_revalidate_due(older_than_days=90, limit=2000, count_eligible=False, now=now)
+            report = revalidation.cedulas_revalidate_due(older_than_days=90, limit=2000, count_eligible=False, now=now)
             assert report.queued == 2000, report
             transaction.set_rollback(True)
 
@@ -267,7 +269,7 @@ def measure_pick(runs: int) -> list[tuple[str, float, float]]:
     return results
 
 
-def measure(runs: int) -> list[tuple[str, float]]:
+def measure(runs: int) -> list[tuple[str, float, float]]:
     import django
 
     django.setup()

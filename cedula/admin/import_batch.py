@@ -12,12 +12,14 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from cedula import freshness, selectors
+from cedula import selectors
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import ImportBatch
+from cedula.services import revalidation
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
                     "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
@@ -29,19 +31,10 @@ class ImportBatchAdmin(ModelAdmin):
 
     @action(description="Revalidar", permissions=["queue"])
     def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = freshness.batches_revalidate(
+        count = revalidation.batches_revalidate(
             batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
         self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:  # batches come from imports only
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:

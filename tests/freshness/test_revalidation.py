@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from cedula import freshness, services, tasks
+from cedula import services, tasks
 from cedula.models import CedulaInfo, ImportBatch, Priority, RevalidationRun, Source, Status
+from cedula.services import revalidation
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +53,7 @@ def test_only_rows_answered_longer_ago_than_the_setting_come_back_oldest_first(s
     oldest = answered(cedula_factory, 300, status=Status.NOT_FOUND)
     older = answered(cedula_factory, 200)
 
-    report = freshness.revalidation_run_scheduled()
+    report = revalidation.revalidation_run_scheduled()
 
     assert report.queued == 3
     assert queued_ids() == [oldest.pk, older.pk, old.pk]
@@ -70,7 +71,7 @@ def test_rows_in_error_never_answered_or_already_queued_are_not_picked(settings,
     queued = answered(cedula_factory, 200, next_attempt_at=NOW + dt.timedelta(minutes=1))
     held = answered(cedula_factory, 200, claimed_at=NOW, claim_token="x")
 
-    assert freshness.revalidation_run_scheduled().queued == 0
+    assert revalidation.revalidation_run_scheduled().queued == 0
     queued.refresh_from_db()
     held.refresh_from_db()
     assert queued.priority == Priority.BULK and queued.next_attempt_at == NOW + dt.timedelta(minutes=1)
@@ -81,16 +82,16 @@ def test_the_daily_budget_caps_the_runs_of_a_day_and_refills_at_bogota_midnight(
     settings.REVALIDATE_MAX_PER_DAY = 3
     rows = [answered(cedula_factory, 100 + i) for i in range(5)]
 
-    assert freshness.revalidation_run_scheduled().queued == 3
+    assert revalidation.revalidation_run_scheduled().queued == 3
     # Those three are looked up again; the next hourly run of the same day finds budget for none.
     CedulaInfo.objects.filter(next_attempt_at__isnull=False).update(next_attempt_at=None, last_checked=NOW)
-    assert freshness.revalidation_run_scheduled().queued == 0
+    assert revalidation.revalidation_run_scheduled().queued == 0
     # 23:59 in Bogota is still the same day (04:59 UTC the next day)...
     with time_machine.travel(dt.datetime(2026, 6, 16, 4, 59, tzinfo=dt.UTC), tick=False):
-        assert freshness.revalidation_run_scheduled().queued == 0
+        assert revalidation.revalidation_run_scheduled().queued == 0
     # ...00:01 in Bogota is a new one.
     with time_machine.travel(dt.datetime(2026, 6, 16, 5, 1, tzinfo=dt.UTC), tick=False):
-        assert freshness.revalidation_run_scheduled().queued == 2
+        assert revalidation.revalidation_run_scheduled().queued == 2
     assert CedulaInfo.objects.filter(pk__in=[r.pk for r in rows[:2]], next_attempt_at__isnull=False).count() == 2
     assert list(RevalidationRun.objects.order_by("id").values_list("queued", flat=True)) == [3, 2]
 
@@ -105,7 +106,7 @@ def test_zero_days_turns_the_scheduled_job_off(settings, cedula_factory):
 
 def test_registrations_and_bulk_imports_run_before_re_validation(cedula_factory, user_factory):
     old = [answered(cedula_factory, 200 + i) for i in range(3)]
-    freshness.revalidation_run_scheduled()
+    revalidation.revalidation_run_scheduled()
     bulk = services.cedula_request_lookup(cedula="55555555", priority=Priority.BULK, source=Source.IMPORT)
     user = user_factory(cedula="44444444")  # the registration signal queues it on commit
     registration = services.cedula_register_for_user(user=user)
@@ -117,7 +118,7 @@ def test_registrations_and_bulk_imports_run_before_re_validation(cedula_factory,
 def test_a_person_who_registers_with_a_row_waiting_for_re_validation_jumps_ahead(cedula_factory, user_factory):
     waiting = answered(cedula_factory, 200, cedula="33333333")
     other = answered(cedula_factory, 300)
-    freshness.revalidation_run_scheduled()
+    revalidation.revalidation_run_scheduled()
 
     services.cedula_register_for_user(user=user_factory(cedula="33333333"))
 
@@ -130,7 +131,7 @@ def test_the_console_revalidates_selected_rows_of_any_age_but_not_errors(cedula_
     recent = answered(cedula_factory, 1)
     failed = answered(cedula_factory, 1, status=Status.ERROR)
 
-    assert freshness.cedulas_revalidate(ids=[recent.pk, failed.pk], requested_by="ops@example.com") == 1
+    assert revalidation.cedulas_revalidate(ids=[recent.pk, failed.pk], requested_by="ops@example.com") == 1
     recent.refresh_from_db()
     assert recent.priority == Priority.REVALIDATION and recent.next_attempt_at is not None
     run = RevalidationRun.objects.get()
@@ -142,7 +143,7 @@ def test_a_whole_import_batch_can_be_revalidated(cedula_factory):
     mine = [answered(cedula_factory, 1, import_batch=batch) for _ in range(3)]
     answered(cedula_factory, 1)
 
-    assert freshness.batches_revalidate(batch_ids=[batch.pk], requested_by="ops") == 3
+    assert revalidation.batches_revalidate(batch_ids=[batch.pk], requested_by="ops") == 3
     assert set(queued_ids()) == {r.pk for r in mine}
 
 

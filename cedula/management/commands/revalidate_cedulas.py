@@ -15,8 +15,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cedula import freshness
 from cedula.models import ImportBatch, RevalidationRun
+from cedula.services import revalidation
 
 
 class Command(BaseCommand):
@@ -49,9 +49,9 @@ class Command(BaseCommand):
             self.stderr.write("REVALIDATE_AFTER_DAYS=0: la revalidación está apagada; use --older-than-days N.")
             self.stdout.write(json.dumps({"queued": 0, "eligible": 0}))
             return
-        report = freshness.cedulas_revalidate_due(
+        report = revalidation.cedulas_revalidate_due(
             older_than_days=days,
-            limit=freshness.revalidation_budget_left() if limit is None else limit,
+            limit=revalidation.revalidation_budget_left() if limit is None else limit,
             batch_id=batch,
             trigger=RevalidationRun.Trigger.COMMAND,
             dry_run=dry_run,
