@@ -9,14 +9,25 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, Count, Q
+from django.db.models import CharField, Count, Q, Sum
 from django.db.models.functions import Substr, TruncHour
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure, Task
 from django_q.status import Stat
 
-from cedula.models import BREAKER_PK, AlertState, Breaker, CedulaInfo, ImportBatch, LookupAttempt, Status
+from cedula.models import (
+    BREAKER_PK,
+    FINAL_STATUSES,
+    AlertState,
+    Breaker,
+    CedulaChange,
+    CedulaInfo,
+    ImportBatch,
+    LookupAttempt,
+    RevalidationRun,
+    Status,
+)
 from cedula.normalize import mask_cedula, scrub_text
 
 if TYPE_CHECKING:  # types only: the domain never imports the accounts app at run time
@@ -372,8 +383,6 @@ def error_rate_alert_state() -> ErrorRateAlert:
 
 
 def _revalidation_rows(*, older_than: dt.datetime, batch_id: int | None) -> Any:
-    from cedula.models import FINAL_STATUSES, Status
-
     # The condition of cedula_revalidate_idx (idle rows), read in last_checked order. The status is excluded rather
     # than named: "status IN (final)" would lead SQLite to read cedula_status_only_idx and sort a million rows.
     not_final = [s for s in Status.values if s not in FINAL_STATUSES]
@@ -402,10 +411,6 @@ def revalidation_eligible_count(*, older_than: dt.datetime, batch_id: int | None
 
 def revalidations_queued_today(*, now: dt.datetime | None = None) -> int:
     """Rows re-queued for re-validation since local (TIME_ZONE) midnight: what the daily budget has spent."""
-    from django.db.models import Sum
-
-    from cedula.models import RevalidationRun
-
     local = timezone.localtime(now or timezone.now())
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     total = RevalidationRun.objects.filter(ran_at__gte=midnight).aggregate(n=Sum("queued"))["n"]
@@ -414,10 +419,6 @@ def revalidations_queued_today(*, now: dt.datetime | None = None) -> int:
 
 def changes_by_kind(*, days: int = 7, now: dt.datetime | None = None) -> dict[str, int]:
     """Changes per kind over the last `days` days, every kind present (read from change_kind_idx alone)."""
-    from django.db.models import Count
-
-    from cedula.models import CedulaChange
-
     since = (now or timezone.now()) - dt.timedelta(days=days)
     counts = dict.fromkeys(CedulaChange.Kind.values, 0)
     rows = (
@@ -439,10 +440,6 @@ def cedula_changes(*, info: CedulaInfo, limit: int = 50) -> list[Any]:
 def place_change_since(*, info: CedulaInfo, since: dt.datetime) -> Any:
     """The newest change after `since` that gave the row a different voting place (a new place, or a place again
     after another status), or None."""
-    from django.db.models import Q
-
-    from cedula.models import CedulaChange, Status
-
     gained_place = Q(kind=CedulaChange.Kind.STATUS, new_status=Status.ACTIVE)
     return (
         info.changes.filter(Q(kind=CedulaChange.Kind.PLACE) | gained_place, changed_at__gt=since)

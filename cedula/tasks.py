@@ -31,6 +31,4 @@ def check_error_rate() -> str | None:
 
 def revalidate() -> int:
     """Scheduled hourly: re-queue the rows whose last final answer is too old, within today's budget."""
-    from cedula.services import revalidation
-
-    return revalidation.revalidation_run_scheduled().queued
+    return services.revalidation_run_scheduled().queued
