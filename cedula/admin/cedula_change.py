@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.db.models import QuerySet
@@ -19,6 +17,7 @@ from unfold.decorators import display
 
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaChange
 
 KIND_COLORS = {
@@ -81,7 +80,7 @@ class CedulaChangeResource(resources.ModelResource):
 
 
 @admin.register(CedulaChange)
-class CedulaChangeAdmin(ExportMixin, ModelAdmin):
+class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written by the worker only
     list_display = ["changed_at", "cedula_link", "kind_badge", "summary", "import_batch"]
     list_filter = [
         ("kind", ChoicesDropdownFilter),
@@ -103,15 +102,6 @@ class CedulaChangeAdmin(ExportMixin, ModelAdmin):
     readonly_fields = fields
     resource_classes = [CedulaChangeResource]
     export_form_class = ExportForm
-
-    def has_add_permission(self, request: HttpRequest) -> bool:  # written by the worker only
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cedula.export_cedulas")

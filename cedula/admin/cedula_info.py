@@ -53,7 +53,7 @@ class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     verbose_name_plural = "historial de consultas"
 
 
-class CedulaChangeInline(TabularInline):
+class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
     model = CedulaChange
     fk_name = "cedula"
     fields = ["changed_at", "kind_badge", "summary", "attempt"]
@@ -64,12 +64,6 @@ class CedulaChangeInline(TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "historial de cambios"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @display(description="tipo", label=KIND_COLORS)
     def kind_badge(self, obj: CedulaChange) -> tuple[str, str]:
