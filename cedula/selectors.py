@@ -432,12 +432,12 @@ def changes_by_kind(*, days: int = 7, now: dt.datetime | None = None) -> dict[st
     return counts
 
 
-def cedula_changes(*, info: CedulaInfo, limit: int = 50) -> list[Any]:
+def cedula_changes(*, info: CedulaInfo, limit: int = 50) -> list[CedulaChange]:
     """A row's change history, newest first."""
     return list(info.changes.select_related("attempt").order_by("-changed_at", "-id")[:limit])
 
 
-def place_change_since(*, info: CedulaInfo, since: dt.datetime) -> Any:
+def place_change_since(*, info: CedulaInfo, since: dt.datetime) -> CedulaChange | None:
     """The newest change after `since` that gave the row a different voting place (a new place, or a place again
     after another status), or None."""
     gained_place = Q(kind=CedulaChange.Kind.STATUS, new_status=Status.ACTIVE)

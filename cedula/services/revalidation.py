@@ -106,7 +106,7 @@ def cedulas_revalidate_due(
 
 
 def revalidation_budget_left(*, now: dt.datetime | None = None) -> int:
-    return max(0, settings.REVALIDATE_MAX_PER_DAY - selectors.revalidations_queued_today(now=now))
+    return max(0, int(settings.REVALIDATE_MAX_PER_DAY) - selectors.revalidations_queued_today(now=now))
 
 
 def revalidation_run_scheduled(*, now: dt.datetime | None = None) -> RevalidationReport:
