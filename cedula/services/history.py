@@ -33,7 +33,13 @@ def previous_final_answer(info: CedulaInfo) -> Answer | None:
             .first()
         )
         if outcome is not None:
-            return Answer.of(info, status=outcome)
+            answer = Answer.of(info, status=outcome)
+            # A row reset by staff since that attempt has blank fields: it forgot the answer (no change to report).
+            if outcome == Status.ACTIVE and not (answer.municipio or answer.puesto):
+                return None
+            if outcome == Status.CANCELLED and not answer.novedad:
+                return None
+            return answer
     return None  # never answered, or reset by staff (which forgets the answer)
 
 

@@ -185,3 +185,14 @@ def test_a_later_unchanged_answer_clears_changed_at_last_check():
 
     assert answer(with_(ACTIVE, mesa="031")).changed_at_last_check is False
     assert CedulaChange.objects.count() == 1
+
+
+def test_a_row_reset_by_staff_starts_afresh_even_after_errors(settings):
+    settings.LOOKUP_RETRY_DELAYS_S = []
+    info = answer(ACTIVE)
+    services.cedulas_reset(ids=[info.pk])
+    assert answer(TIMEOUT).status == Status.ERROR
+
+    answer(CANCELLED)
+
+    assert not CedulaChange.objects.exists()
