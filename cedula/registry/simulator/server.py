@@ -48,8 +48,16 @@ setTimeout(function () {
 </script></body></html>
 """
 INTERSTITIAL_DELAY_S = 0.15
-# What the renamed page calls its elements: the button keeps its text, the select its name, the answer area its role.
-RENAMED_IDS = {"button": "btn-consultar", "tipo": "tipo-consulta", "answer": "resultado"}
+# What the renamed page calls its elements: the number input keeps only its label, the button its text, the select
+# its name; the answer area becomes #resultado, a live region.
+RENAMED_IDS = {
+    "nuip": "numero-documento",
+    "nuip_name": "numero",
+    "button": "btn-consultar",
+    "tipo": "tipo-consulta",
+    "answer": "resultado",
+}
+PLAIN_IDS = {"nuip": "nuip", "nuip_name": "nuip", "button": "enviar", "tipo": "tipo", "answer": "success"}
 
 
 @dataclass(frozen=True)
@@ -61,8 +69,9 @@ class Behaviours:
     form_delay_s    the form is hidden at load and shown after this delay
     render_delay_s  the POST's answer is rendered this long after it arrived
     wrapped         the answer is rendered, then re-rendered inside extra markup (header, card, footer)
-    renamed         the button's id changes (its text stays), the select's id changes (its name stays) and the
-                    answer area is `#resultado` with aria-live (the page's own script follows the new ids)
+    renamed         the number input loses its id and name (its label stays), the button its id (its text stays),
+                    the select its id (its name stays); the answer area is `#resultado` with aria-live (the page's
+                    own script follows the new names)
     dom_message     test aid, not part of `realistic`: the page renders this instead of the JSON's message
     """
 
@@ -100,8 +109,9 @@ class Behaviours:
         ] + (["dom_message"] if self.dom_message else [])
 
     def page(self, template: str) -> str:
-        ids = RENAMED_IDS if self.renamed else {"button": "enviar", "tipo": "tipo", "answer": "success"}
+        ids = RENAMED_IDS if self.renamed else PLAIN_IDS
         script = {
+            "nuipId": ids["nuip"],
             "buttonId": ids["button"],
             "tipoId": ids["tipo"],
             "answerId": ids["answer"],
@@ -112,7 +122,9 @@ class Behaviours:
             "domMessage": self.dom_message,
         }
         return (
-            template.replace("__BUTTON_ID__", ids["button"])
+            template.replace("__NUIP_ID__", ids["nuip"])
+            .replace("__NUIP_NAME__", ids["nuip_name"])
+            .replace("__BUTTON_ID__", ids["button"])
             .replace("__TIPO_ID__", ids["tipo"])
             .replace("__ANSWER_ID__", ids["answer"])
             .replace("__ANSWER_ATTRS__", ' aria-live="polite"' if self.renamed else "")
@@ -428,7 +440,16 @@ class SimulatorHandle:
         self.port = port
         self.solver_key = server.state.solver_key
         self.site_key = SITE_KEY
-        self.behaviours = server.state.behaviours
+
+    @property
+    def behaviours(self) -> Behaviours:
+        return self._server.state.behaviours
+
+    def set_behaviours(self, behaviours: Behaviours) -> None:
+        """Switch the page's behaviours for the pages served from now on (and forget the flaky cedula's first ask)."""
+        with self._server.state.lock:
+            self._server.state.behaviours = behaviours
+            self._server.state.flaky_seen.clear()
 
     @property
     def requests(self) -> list[dict[str, Any]]:
