@@ -48,6 +48,7 @@ from playwright_stealth import Stealth
 from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
 from cedula.registry.parser import (
+    LookupReport,
     LookupResult,
     answer_text,
     describe,
@@ -116,15 +117,6 @@ SELECTORS: dict[str, tuple[tuple[str, Finder], ...]] = {
         ("aria-live", lambda page: page.locator("[aria-live]")),
     ),
 }
-
-
-@dataclass(frozen=True)
-class LookupReport:
-    result: LookupResult
-    html: str  # the answer HTML the parser saw ("" when there was none)
-    duration_ms: int
-    # Elements found by a fallback way, as "element:way" (e.g. "enviar:text"): the page is drifting.
-    selector_fallbacks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -301,8 +293,8 @@ class RegistryClient:
         except PlaywrightTimeoutError:
             result = _error("timeout", "Un paso de la consulta no terminó a tiempo.")
         except PlaywrightError as exc:
-            failure = _classify_playwright_error(exc)
-            result = _error(failure.kind, failure.message)
+            classified = _classify_playwright_error(exc)
+            result = _error(classified.kind, classified.message)
         except Exception as exc:  # the contract: classify, never raise for registry trouble
             logger.exception("registry_lookup_crashed")
             result = _error("browser", f"Fallo inesperado del cliente: {type(exc).__name__}")

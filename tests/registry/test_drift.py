@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from cedula import selectors, services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Priority, Source
-from cedula.registry.browser import LookupReport
-from cedula.registry.parser import LookupResult
+from cedula.registry.parser import LookupReport, LookupResult
 
 pytestmark = pytest.mark.django_db
 

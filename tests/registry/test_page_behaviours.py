@@ -11,7 +11,8 @@ import dataclasses
 
 import pytest
 
-from cedula.registry.browser import BrowserConfig, BrowserRunner, LookupReport
+from cedula.registry.browser import BrowserConfig, BrowserRunner
+from cedula.registry.parser import LookupReport
 from cedula.registry.simulator import Behaviours, demo_cedulas, expected_outcome, outcome_for, start_simulator
 from cedula.registry.simulator.outcomes import (
     BLOCKED,
