@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -135,7 +136,10 @@ class BrowserConfig:
     captcha_timeout_s: float = 45.0
     render_wait_s: float = 3.0  # how long the rendered answer area may take to corroborate the JSON
     stealth: bool = True  # off only to show, in tests, what the stand-in does to a plain Playwright browser
-    prewarm: bool = True  # prepare the next lookup's context while this one runs (off for one-shot commands)
+    prewarm: bool = True  # open the next lookups' pages while this one runs (off for one-shot commands)
+    # How many pages are kept open ahead. Two, so that a page slower to open (an interstitial, a late form) than a
+    # lookup is to run still never waits on the lookup's path when lookups follow back to back.
+    prewarm_pages: int = 2
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrowserConfig:
@@ -269,7 +273,7 @@ class RegistryClient:
     _user_agent: str = ""
     _lookups_on_browser: int = 0
     _solver: CaptchaSolver | None = field(default=None, repr=False)
-    _spare: asyncio.Task[_Form] | None = field(default=None, repr=False)
+    _spares: collections.deque[asyncio.Task[_Form]] = field(default_factory=collections.deque, repr=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -374,8 +378,8 @@ class RegistryClient:
 
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None
-        spare, self._spare = self._spare, None
-        if spare is not None:
+        spares, self._spares = list(self._spares), collections.deque()
+        for spare in spares:
             spare.cancel()
             with contextlib.suppress(BaseException):
                 await _close_quietly((await spare).context)
@@ -406,14 +410,15 @@ class RegistryClient:
                 await self._close_browser()
 
     async def _take_form(self, browser: Browser, budget: _Budget) -> _Form:
-        """This lookup's fresh context with the form open: the one opened during the previous lookup, else a new one.
+        """This lookup's fresh context with the form open: the oldest one opened ahead, else a new one.
 
-        Either way the next one starts opening now (context, page, navigation through any interstitial, the form
-        found), overlapping this lookup's waits on the network and, in the worker, the throttle gap. One GET and one
-        POST per lookup, as before: the GET of the next lookup merely happens early. A spare that failed to open, or
-        is older than SPARE_MAX_AGE_S (its token may have expired), is closed and the page opened again here.
+        Either way the next ones (up to prewarm_pages) start opening now (context, page, navigation through any
+        interstitial, the form found), overlapping this lookup's waits on the network and, in the worker, the
+        throttle gap. One GET and one POST per lookup, as before: the GETs of the next lookups merely happen early.
+        A spare that failed to open, or is older than SPARE_MAX_AGE_S (its token may have expired), is closed and
+        the page opened again here.
         """
-        spare, self._spare = self._spare, None
+        spare = self._spares.popleft() if self._spares else None
         form = None
         if spare is not None:
             with contextlib.suppress(Exception):
@@ -428,9 +433,13 @@ class RegistryClient:
             ):
                 await _close_quietly(form.context)
                 form = None
-        if self.config.prewarm and self._lookups_on_browser < self.config.restart_after:
-            self._spare = asyncio.create_task(self._open_form(browser, budget=None))
-            self._spare.add_done_callback(_consume_exception)
+        if self.config.prewarm:
+            # Never more pages ahead than lookups left on this browser before it is recycled.
+            wanted = min(self.config.prewarm_pages, self.config.restart_after - self._lookups_on_browser)
+            while len(self._spares) < wanted:
+                task = asyncio.create_task(self._open_form(browser, budget=None))
+                task.add_done_callback(_consume_exception)
+                self._spares.append(task)
         if form is None:
             form = await self._open_form(browser, budget=budget)
             if form.failure is not None:
@@ -475,12 +484,8 @@ class RegistryClient:
             raise _classify_playwright_error(exc) from exc
         if response is not None:
             self._check_status(response.status)
-        any_input = _any_way(page, "nuip")
+        await _wait_for_form(page, budget.step(cfg.form_timeout_s))
         blocked = page.get_by_text(_BLOCK_TEXT)
-        try:
-            await any_input.or_(blocked).first.wait_for(state="visible", timeout=budget.ms(cfg.form_timeout_s))
-        except PlaywrightTimeoutError:
-            pass  # no form: decided below from what the page holds, never a timeout
         missing = ["nuip"]
         if not await blocked.count():
             missing = []
@@ -645,12 +650,33 @@ def _path(url: str) -> str:
     return urllib.parse.urlsplit(url).path.rstrip("/")
 
 
-def _any_way(page: Page, element: str) -> Locator:
-    ways = SELECTORS[element]
-    combined = ways[0][1](page)
-    for _name, finder in ways[1:]:
-        combined = combined.or_(finder(page))
-    return combined
+# True once a number input is visible (any of SELECTORS["nuip"]'s ways, mirrored here) or the block page is shown.
+# Checked every animation frame: Playwright's own locator wait backs off to 500 ms between checks, which a form shown
+# late, after an interstitial's reload, pays on every lookup.
+_FORM_READY_JS = r"""() => {
+  const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  if (/requested URL was rejected/i.test(document.body ? document.body.textContent : '')) { return true; }
+  const labelled = Array.from(document.querySelectorAll('label'))
+    .filter(l => /n[uú]mero de (documento|c[eé]dula)|nuip/i.test(l.textContent || ''))
+    .map(l => l.control);
+  return [document.querySelector('#nuip'), document.querySelector("input[name='nuip']"), ...labelled].some(shown);
+}"""
+
+
+async def _wait_for_form(page: Page, timeout_s: float) -> None:
+    """Wait until the form (or the block page) is shown, across the reloads of an interstitial; quietly give up at
+    the bound (what the page then holds decides: block page, form, or unexpected page)."""
+    deadline = time.monotonic() + timeout_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            await page.wait_for_function(_FORM_READY_JS, polling="raf", timeout=remaining * 1000)
+            return
+        except PlaywrightTimeoutError:
+            return
+        except PlaywrightError:
+            # The page navigated (an interstitial reloading) while we were checking: check the new document.
+            with contextlib.suppress(PlaywrightError):
+                await page.wait_for_load_state("domcontentloaded", timeout=max(remaining, 0.05) * 1000)
 
 
 async def _find(page: Page, element: str) -> tuple[Locator, str] | None:

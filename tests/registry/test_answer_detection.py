@@ -49,7 +49,8 @@ def behave(site, runner):
 
     def switch(behaviours: Behaviours) -> None:
         site.set_behaviours(behaviours)
-        runner.lookup(ACTIVE)  # uses up the page opened ahead under the previous behaviour
+        for _ in range(runner.config.prewarm_pages):  # uses up the pages opened ahead under the previous one
+            runner.lookup(ACTIVE)
 
     yield switch
     site.set_behaviours(Behaviours())

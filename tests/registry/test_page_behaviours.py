@@ -2,7 +2,7 @@
 
 One stand-in and one browser for the module: the stand-in switches behaviour between groups (pytest runs the tests of
 one behaviour together), and one throwaway lookup after each switch makes sure the page opened ahead of time (the
-client's spare) was served with the new behaviour.
+client's spares) was served with the new behaviour.
 """
 
 from __future__ import annotations
@@ -83,7 +83,8 @@ def runner(site):
 def behaviour(request, site, runner) -> Behaviours:
     chosen = BEHAVIOURS[request.param]
     site.set_behaviours(chosen)
-    runner.lookup(ACTIVE)  # takes the spare opened under the previous behaviour; the next one is opened under this
+    for _ in range(runner.config.prewarm_pages):  # uses up the pages opened ahead under the previous behaviour
+        runner.lookup(ACTIVE)
     return chosen
 
 
