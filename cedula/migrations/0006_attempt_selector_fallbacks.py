@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cedula', '0004_ticket_created_by'),
+        ('cedula', '0005_freshness'),
     ]
 
     operations = [
