@@ -1,4 +1,4 @@
-"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--realistic] [behaviour flags]
+"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--overrides FILE] [--realistic] [...]
 
 Serves the local stand-in of the registry's census page (see cedula/registry/simulator) until interrupted.
 `--realistic` turns on every page behaviour of a production page (placeholder, interstitial, late form, late
@@ -62,6 +62,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--renamed", action="store_true", help="ids cambiados: botón, select y área de respuesta (textos iguales)"
         )
+        parser.add_argument(
+            "--overrides", default=None, help="archivo JSON de respuestas cambiadas, releído en cada cambio"
+        )
 
     def handle(
         self,
@@ -71,6 +74,7 @@ class Command(BaseCommand):
         min_gap: float,
         captcha: bool,
         solver_key: str,
+        overrides: str | None,
         realistic: bool,
         placeholder: bool,
         interstitial: bool,
@@ -86,6 +90,7 @@ class Command(BaseCommand):
             min_gap_s=min_gap,
             captcha=captcha,
             solver_key=solver_key,
+            overrides_file=overrides,
             realistic=realistic,
             # A switch left off keeps --realistic's choice; given, it turns the behaviour on.
             placeholder=placeholder or None,
