@@ -180,6 +180,8 @@ class LookupAttempt(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     # Redacted HTML of a non-final answer (digits masked, size-capped); never kept for successful lookups.
     snapshot = models.TextField("captura", blank=True)
+    # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
+    selector_fallbacks = models.CharField("selectores de respaldo", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "intento de consulta"
