@@ -27,6 +27,7 @@ STATUS_ICONS = {
     Status.CANCELLED: "block",
     Status.NOT_FOUND: "person_search",
     Status.ERROR: "error",
+    Status.WITHDRAWN: "cancel_schedule_send",
 }
 
 
@@ -74,6 +75,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
+        "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
     }
 
