@@ -108,28 +108,26 @@ def finish_time(
     for _ in range(100_000):
         if left <= 0:
             return at
+        day = at.date()
         if max_per_day and used >= max_per_day:
-            at, used = local_midnight_after(at), 0.0
-            continue
-        if quiet is not None and quiet.contains(at):
+            at = local_midnight_after(at)
+        elif quiet is not None and quiet.contains(at):
             at = quiet.next_boundary(at)
-            if at.time() == dt.time(0):
-                used = 0.0
-            continue
-        midnight = local_midnight_after(at)
-        window_end = min(midnight, quiet.next_boundary(at)) if quiet is not None else midnight
-        capacity = (window_end - at).total_seconds() / interval
-        if max_per_day:
-            capacity = min(capacity, max_per_day - used)
-        if left <= capacity:
-            return at + dt.timedelta(seconds=left * interval)
-        left -= capacity
-        used += capacity
-        if max_per_day and used >= max_per_day:
-            continue  # the budget ran out before the window did: jump to midnight
-        at = window_end
-        if at == midnight:
-            used = 0.0
+        else:
+            midnight = local_midnight_after(at)
+            window_end = min(midnight, quiet.next_boundary(at)) if quiet is not None else midnight
+            capacity = (window_end - at).total_seconds() / interval
+            if max_per_day:
+                capacity = min(capacity, max_per_day - used)
+            if left <= capacity:
+                return at + dt.timedelta(seconds=left * interval)
+            left -= capacity
+            used += capacity
+            if max_per_day and used >= max_per_day:
+                continue  # the budget ran out before the window did: the next turn jumps to midnight
+            at = window_end
+        if at.date() != day:
+            used = 0.0  # a new (Bogotá) day, a new budget
     return at
 
 
