@@ -286,3 +286,43 @@ def test_a_search_is_part_of_the_filter(admin_client, cedula_factory):
 
     assert 'data-testid="confirm-count">1<' in confirm and "1.234.567" in confirm
     assert list(CedulaInfo.objects.filter(next_attempt_at__isnull=False).values_list("pk", flat=True)) == [target.pk]
+
+
+# --- Django-Q2 schedules page ----------------------------------------------------------------------------------------
+
+
+def test_the_schedules_page_shows_last_run_result_and_next_run_in_bogota_time(admin_client):
+    from django_q.models import Schedule, Task
+
+    stopped = dt.datetime(2026, 3, 2, 15, 4, 5, tzinfo=dt.UTC)
+    task = Task.objects.create(
+        id="t1", name="lookups-dispatch-x", func="cedula.tasks.dispatch", started=stopped, stopped=stopped,
+        success=True, result=3,
+    )  # fmt: skip
+    Schedule.objects.create(
+        name="lookups-dispatch", func="cedula.tasks.dispatch", schedule_type="I", minutes=1, task=task.id,
+        next_run=stopped + dt.timedelta(minutes=1),
+    )  # fmt: skip
+
+    page = admin_client.get(reverse("admin:django_q_schedule_changelist")).content.decode()
+
+    assert "última ejecución" in page and "resultado" in page and "próxima ejecución" in page
+    assert "02/03/2026 10:04:05" in page  # 15:04:05 UTC is 10:04:05 in Bogotá
+    assert "02/03/2026 10:05:05" in page
+    assert "Correcta" in page
+    assert reverse("admin:django_q_schedule_run_now", args=[Schedule.objects.get().pk]) in page
+
+
+def test_run_now_runs_the_job_through_the_queue_once(admin_client):
+    from django_q.brokers import get_broker
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.create(name="x", func="cedula.tasks.dispatch", schedule_type="I", minutes=1)
+    next_run = schedule.next_run
+
+    admin_client.post(reverse("admin:django_q_schedule_run_now", args=[schedule.pk]), {"_form_submitted": "on"})
+
+    broker = get_broker()
+    assert broker.queue_size() == 1
+    schedule.refresh_from_db()
+    assert schedule.next_run == next_run

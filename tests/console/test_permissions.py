@@ -283,3 +283,30 @@ def test_an_operator_sees_the_batch_buttons_and_the_filter_actions(as_role, queu
     assert (
         reverse("admin:cedula_cedulainfo_filter_action", args=["retry_failed"]) + "?status__exact=error" in changelist
     )
+
+
+# --- Django-Q2 schedules: "Ejecutar ahora" -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def schedule():
+    from django_q.models import Schedule
+
+    return Schedule.objects.create(name="lookups-dispatch", func="cedula.tasks.dispatch", schedule_type="I", minutes=1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_run_now_enqueues_the_job_only_for_operators(as_role, schedule, role):
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    before = broker.queue_size()
+
+    response = as_role(role).post(
+        reverse("admin:django_q_schedule_run_now", args=[schedule.pk]), {"_form_submitted": "on"}
+    )
+
+    enqueued = broker.queue_size() - before
+    assert enqueued == (1 if role in CAN_OPERATE else 0)
+    if role in CAN_VIEW - CAN_OPERATE:
+        assert response.status_code == 403
