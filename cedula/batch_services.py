@@ -144,7 +144,7 @@ def _batch_rows(batch: ImportBatch) -> QuerySet[CedulaInfo]:
 
 def _record(batch: ImportBatch, *, action: str, rows: int, by: User | None) -> None:
     BatchEvent.objects.create(batch=batch, action=action, rows=rows, by=by)
-    logger.info("batch_action", batch_id=batch.pk, action=action, rows=rows, user_id=by.pk if by else None)
+    logger.info("batch_action", batch_id=batch.pk, action=str(action), rows=rows, user_id=by.pk if by else None)
 
 
 def batch_retry_errors(*, batch: ImportBatch, by: User | None) -> int:
