@@ -509,7 +509,7 @@ def lookups_used_today(*, now: dt.datetime | None = None) -> int:
 
 
 def recent_interval_s(*, now: dt.datetime | None = None) -> float | None:
-    """The median time between the starts of the latest back-to-back lookups (None without enough of them).
+    """The mean time between the starts of the latest back-to-back lookups (None without enough of them).
 
     What one lookup really costs end to end: the gap, or the browser's time when that is longer. Pauses in the work
     (nothing queued, the breaker open) are not lookups: an interval longer than a minute plus the gap is skipped."""
@@ -530,7 +530,8 @@ def recent_interval_s(*, now: dt.datetime | None = None) -> float | None:
     gaps = [g for g in gaps if 0 <= g <= limit]
     if len(gaps) < 3:
         return None
-    return statistics.median(gaps)
+    # The mean, not the median: a finish time is the sum of the intervals, and the slow ones count in full.
+    return statistics.fmean(gaps)
 
 
 def budget_state(*, now: dt.datetime | None = None) -> BudgetState:
