@@ -530,8 +530,10 @@ def recent_interval_s(*, now: dt.datetime | None = None) -> float | None:
     gaps = [g for g in gaps if 0 <= g <= limit]
     if len(gaps) < 3:
         return None
-    # The mean, not the median: a finish time is the sum of the intervals, and the slow ones count in full.
-    return statistics.fmean(gaps)
+    # The mean, not the median: a finish time is the sum of the intervals, and the slow ones count in full. But not an
+    # outlier (a browser starting, a worker restart): those are dropped at three times the median.
+    median = statistics.median(gaps)
+    return statistics.fmean([g for g in gaps if g <= 3 * median])
 
 
 def budget_state(*, now: dt.datetime | None = None) -> BudgetState:

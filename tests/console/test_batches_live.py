@@ -86,10 +86,10 @@ def test_cancel_then_retry_of_a_batch_with_a_worker_running_loses_no_row_and_loo
 
 def test_the_batch_eta_is_within_a_quarter_of_the_real_finish(start_worker, settings):
     settings.REGISTRY_MIN_GAP_S = 1.0
-    batch = import_batch(24, first=82_000_000)
+    batch = import_batch(28, first=82_000_000)
     start_worker()
     # The estimate plans with the recent real rate: let the worker show it first.
-    wait_until(lambda: attempts_of(batch) >= 6, timeout=180, message="the worker did not start on the batch")
+    wait_until(lambda: attempts_of(batch) >= 8, timeout=180, message="the worker did not start on the batch")
 
     asked_at = timezone.now()
     eta = selectors.batch_eta(batch_id=batch.pk)
