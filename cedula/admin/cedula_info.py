@@ -21,13 +21,15 @@ from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
-from cedula import batch_services, services
+from cedula import services
 from cedula.admin.dashboard import breaker_view, dashboard_context
 from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
+from cedula.registry.parser import RESULT_FIELDS
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -57,7 +59,7 @@ FILTER_ACTIONS: dict[str, tuple[str, str]] = {
 NON_FILTER_PARAMS = {"p", "o", "_changelist_filters", "_to_field", "_popup"}
 
 
-class LookupAttemptInline(TabularInline):
+class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = LookupAttempt
     fields = ["started_at", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
@@ -67,12 +69,6 @@ class LookupAttemptInline(TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "historial de consultas"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PauseForm(BaseDialogForm):
@@ -114,7 +110,7 @@ def _describe_filters(changelist: Any) -> str:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
+class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
         "cedula",
         "status_badge",
@@ -151,21 +147,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     inlines = [LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
-        (
-            "Lugar de votación / novedad",
-            {
-                "fields": [
-                    "departamento",
-                    "municipio",
-                    "puesto",
-                    "direccion",
-                    "mesa",
-                    "novedad",
-                    "resolucion",
-                    "fecha_novedad",
-                ]
-            },
-        ),
+        ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
         (
             "Consultas",
             {
@@ -185,16 +167,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     ]
     readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
 
-    # --- permissions: rows change only through services (actions), never through the form ---------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- permissions: rows change only through services (actions), never through the form (ReadOnlyAdminMixin) -----
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")
@@ -291,10 +264,10 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
 
     def _run_set_action(self, request: HttpRequest, name: str, queryset: QuerySet) -> int:
         service = {
-            "queue_now": batch_services.cedulas_queue_matching,
-            "retry_failed": batch_services.cedulas_retry_failed_matching,
-            "reset_pending": batch_services.cedulas_reset_matching,
-            "cancel_pending": batch_services.cedulas_cancel_pending,
+            "queue_now": services.cedulas_queue_matching,
+            "retry_failed": services.cedulas_retry_failed_matching,
+            "reset_pending": services.cedulas_reset_matching,
+            "cancel_pending": services.cedulas_cancel_pending,
         }[name]
         count = service(rows=queryset)
         self.message_user(request, self.SET_ACTION_MESSAGES[name].format(count), messages.SUCCESS)
@@ -325,7 +298,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
             "label": f"{label}: todas las que coinciden con el filtro",
             "text": text,
             "filter_description": _describe_filters(changelist),
-            "count": batch_services.rows_touched(rows=rows, action=name).count(),
+            "count": services.rows_touched(rows=rows, action=name).count(),
             "back_url": back,
             "action_testid": name,
         }

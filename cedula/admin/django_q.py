@@ -17,7 +17,7 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
-from cedula import schedule_services
+from cedula import services
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
@@ -101,7 +101,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         from cedula.admin.cedula_info import _done
 
         schedule = Schedule.objects.get(pk=object_id)
-        schedule_services.schedule_run_now(schedule=schedule, by=request.user)
+        services.schedule_run_now(schedule=schedule, by=request.user)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
         return _done(request, reverse("admin:django_q_schedule_changelist"))
 

@@ -16,8 +16,9 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
-from cedula import batch_services, selectors
+from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
 
 # action -> (button text, what the confirmation says, permission, icon)
@@ -84,21 +85,12 @@ def batch_page_url(batch_id: int) -> str:
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
                     "paused_label", "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
     change_form_before_template = "admin/cedula/importbatch/batch_page.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:  # batches come from imports only
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:
@@ -183,10 +175,10 @@ class ImportBatchAdmin(ModelAdmin):
         batch = get_object_or_404(ImportBatch, pk=batch_id)
         back = batch_page_url(batch.pk)
         if request.method == "POST":
-            count = batch_services.BATCH_ACTIONS[action](batch=batch, by=request.user)
+            count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
             self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
             return HttpResponseRedirect(back)
-        rows = batch_services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
+        rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
         context = {
             **self.admin_site.each_context(request),
             "title": f"{label} · {batch.file_name}",
@@ -208,7 +200,7 @@ class ImportBatchAdmin(ModelAdmin):
         batch = get_object_or_404(ImportBatch, pk=batch_id)
         rows = CedulaInfo.objects.filter(import_batch=batch).order_by("id")
         dataset = CedulaExportResource().export(queryset=rows)
-        batch_services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
+        services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
         body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
         stem = batch.file_name.rsplit(".", 1)[0] or f"lote-{batch.pk}"

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cedula import batch_services, selectors, services
+from cedula import selectors, services
 from cedula.models import BatchEvent, CedulaInfo, LookupAttempt, Priority, Status
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def test_cancelling_a_batch_keeps_answers_and_marks_never_answered_rows_as_withd
     )
     finished = cedula_factory(import_batch=batch, status=Status.NOT_FOUND)
 
-    count = batch_services.batch_cancel_pending(batch=batch, by=None)
+    count = services.batch_cancel_pending(batch=batch, by=None)
 
     assert count == 3
     for row in rows:
@@ -54,7 +54,7 @@ def test_cancelling_a_batch_keeps_answers_and_marks_never_answered_rows_as_withd
 
 def test_no_count_or_eta_takes_a_cancelled_row_for_pending_work(batch_with_rows):
     batch, _rows = batch_with_rows(3)
-    batch_services.batch_cancel_pending(batch=batch, by=None)
+    services.batch_cancel_pending(batch=batch, by=None)
 
     counts = selectors.status_counts()
     progress = selectors.import_batch_progress(ids=[batch.pk])[0]
@@ -70,9 +70,9 @@ def test_no_count_or_eta_takes_a_cancelled_row_for_pending_work(batch_with_rows)
 
 def test_a_cancelled_row_can_be_queued_again_and_reads_as_pending(batch_with_rows):
     batch, rows = batch_with_rows(2)
-    batch_services.batch_cancel_pending(batch=batch, by=None)
+    services.batch_cancel_pending(batch=batch, by=None)
 
-    queued = batch_services.cedulas_queue_matching(rows=CedulaInfo.objects.filter(import_batch=batch))
+    queued = services.cedulas_queue_matching(rows=CedulaInfo.objects.filter(import_batch=batch))
 
     assert queued == 2
     for row in rows:
@@ -84,7 +84,7 @@ def test_a_row_held_by_a_worker_is_not_cancelled(batch_with_rows):
     batch, rows = batch_with_rows(2)
     claim = services.lookup_claim_next()
 
-    batch_services.batch_cancel_pending(batch=batch, by=None)
+    services.batch_cancel_pending(batch=batch, by=None)
 
     held = CedulaInfo.objects.get(pk=claim.cedula_id)
     assert held.claimed_at is not None and held.status == Status.PENDING
@@ -96,7 +96,7 @@ def test_pausing_a_batch_takes_its_rows_out_of_the_queue_and_resuming_puts_back_
     batch, rows = batch_with_rows(3)
     idle_error = cedula_factory(import_batch=batch, status=Status.ERROR)
 
-    assert batch_services.batch_pause(batch=batch, by=None) == 3
+    assert services.batch_pause(batch=batch, by=None) == 3
     batch.refresh_from_db()
     assert batch.is_paused
     assert services.lookup_claim_next() is None
@@ -104,7 +104,7 @@ def test_pausing_a_batch_takes_its_rows_out_of_the_queue_and_resuming_puts_back_
     assert page.held == 3 and page.queued == 0 and page.outstanding == 3
     assert selectors.batch_eta(batch_id=batch.pk).reason == "paused"
 
-    assert batch_services.batch_resume(batch=batch, by=None) == 3
+    assert services.batch_resume(batch=batch, by=None) == 3
     batch.refresh_from_db()
     assert not batch.is_paused
     assert CedulaInfo.objects.filter(import_batch=batch, next_attempt_at__isnull=False).count() == 3
@@ -118,7 +118,7 @@ def test_moving_a_batch_ahead_or_behind_changes_the_order_among_bulk_work_only(b
     second, second_rows = batch_with_rows(2, file_name="segundo.csv", at=old + dt.timedelta(minutes=5))
     person = cedula_factory(priority=Priority.INTERACTIVE, next_attempt_at=timezone.now())
 
-    batch_services.batch_move(batch=second, ahead=True, by=None)
+    services.batch_move(batch=second, ahead=True, by=None)
     order = [services.lookup_claim_next().cedula_id for _ in range(5)]
 
     # A person still goes first; then the second batch in its file order, then the first.
@@ -130,7 +130,7 @@ def test_moving_a_batch_behind_puts_it_after_the_other_batches(batch_with_rows):
     first, first_rows = batch_with_rows(2, file_name="primero.csv", at=old)
     second, second_rows = batch_with_rows(2, file_name="segundo.csv", at=old + dt.timedelta(minutes=5))
 
-    batch_services.batch_move(batch=first, ahead=False, by=None)
+    services.batch_move(batch=first, ahead=False, by=None)
     order = [services.lookup_claim_next().cedula_id for _ in range(4)]
 
     assert order == [*[r.pk for r in second_rows], *[r.pk for r in first_rows]]
@@ -141,7 +141,7 @@ def test_retrying_a_batchs_errors_queues_only_its_failed_rows(batch_with_rows, c
     failed = cedula_factory(import_batch=batch, status=Status.ERROR, error_kind="timeout")
     other = cedula_factory(status=Status.ERROR, error_kind="timeout")
 
-    assert batch_services.batch_retry_errors(batch=batch, by=None) == 1
+    assert services.batch_retry_errors(batch=batch, by=None) == 1
 
     failed.refresh_from_db()
     other.refresh_from_db()

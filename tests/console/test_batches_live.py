@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from cedula import batch_services, selectors, services
+from cedula import selectors, services
 from cedula.importing import SourceRow
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
 from tests.console import test_browser
@@ -49,7 +49,7 @@ def test_cancel_then_retry_of_a_batch_with_a_worker_running_loses_no_row_and_loo
     start_worker()
     wait_until(lambda: attempts_of(batch) >= 3, timeout=120, message="the worker did not start on the batch")
 
-    cancelled = batch_services.batch_cancel_pending(batch=batch, by=None)
+    cancelled = services.batch_cancel_pending(batch=batch, by=None)
 
     assert cancelled >= 1
     # Whatever a worker held when the batch was cancelled finishes; nothing else of the batch runs.
@@ -65,7 +65,7 @@ def test_cancel_then_retry_of_a_batch_with_a_worker_running_loses_no_row_and_loo
     assert not LookupAttempt.objects.filter(cedula__in=withdrawn).exists()
 
     # "Consultar ahora" on the cancelled rows of the batch (the changelist filter status=withdrawn + batch).
-    requeued = batch_services.cedulas_queue_matching(rows=CedulaInfo.objects.filter(pk__in=withdrawn))
+    requeued = services.cedulas_queue_matching(rows=CedulaInfo.objects.filter(pk__in=withdrawn))
     assert requeued == len(withdrawn)
 
     rows = CedulaInfo.objects.filter(import_batch=batch)

@@ -16,6 +16,7 @@ from django.db.models import Case, F, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Priority, Status
+from cedula.services.dispatch import lookups_dispatch
 
 if TYPE_CHECKING:
     from ops.accounts.models import User
@@ -46,9 +47,7 @@ def rows_touched(*, rows: QuerySet[CedulaInfo], action: str, now: dt.datetime | 
 
 
 def _dispatch() -> None:
-    from cedula import services
-
-    services.lookups_dispatch()
+    lookups_dispatch()
 
 
 def _unwithdrawn() -> Case:
