@@ -560,13 +560,12 @@ class BatchPage:
 
 
 def batch_page(*, batch_id: int) -> BatchPage:
-    flag = {"default": 0, "output_field": IntegerField()}
     rows = (
         CedulaInfo.objects.order_by()
         .filter(import_batch_id=batch_id)
         .annotate(
-            queued=Case(When(next_attempt_at__isnull=False, then=1), **flag),
-            claimed=Case(When(claimed_at__isnull=False, then=1), **flag),
+            queued=Case(When(next_attempt_at__isnull=False, then=1), default=0, output_field=IntegerField()),
+            claimed=Case(When(claimed_at__isnull=False, then=1), default=0, output_field=IntegerField()),
         )
         .values_list("status", "error_kind", "held", "queued", "claimed")
         .annotate(n=Count("pk"))

@@ -19,7 +19,16 @@ from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Priority, Status
 from cedula.services.dispatch import lookups_dispatch
 
 if TYPE_CHECKING:
-    from ops.accounts.models import User
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+    # Whoever pressed the button: the request's user (admin views pass it as it is), or nobody (a script).
+    Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _actor_id(by: Actor) -> Any:
+    return by.pk if by is not None and by.is_authenticated else None
+
 
 logger = structlog.get_logger(__name__)
 
@@ -141,52 +150,52 @@ def _batch_rows(batch: ImportBatch) -> QuerySet[CedulaInfo]:
     return CedulaInfo.objects.filter(import_batch=batch)
 
 
-def _record(batch: ImportBatch, *, action: str, rows: int, by: User | None) -> None:
-    BatchEvent.objects.create(batch=batch, action=action, rows=rows, by=by)
-    logger.info("batch_action", batch_id=batch.pk, action=str(action), rows=rows, user_id=by.pk if by else None)
+def _record(batch: ImportBatch, *, action: str, rows: int, by: Actor) -> None:
+    BatchEvent.objects.create(batch=batch, action=action, rows=rows, by_id=_actor_id(by))
+    logger.info("batch_action", batch_id=batch.pk, action=str(action), rows=rows, user_id=_actor_id(by))
 
 
-def batch_retry_errors(*, batch: ImportBatch, by: User | None) -> int:
+def batch_retry_errors(*, batch: ImportBatch, by: Actor) -> int:
     with transaction.atomic():
         count = cedulas_retry_failed_matching(rows=_batch_rows(batch))
         _record(batch, action=BatchEvent.Action.RETRY_ERRORS, rows=count, by=by)
     return count
 
 
-def batch_cancel_pending(*, batch: ImportBatch, by: User | None) -> int:
+def batch_cancel_pending(*, batch: ImportBatch, by: Actor) -> int:
     with transaction.atomic():
         count = cedulas_cancel_pending(rows=_batch_rows(batch))
-        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=None, paused_by=None)
+        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=None, paused_by_id=None)
         _record(batch, action=BatchEvent.Action.CANCEL, rows=count, by=by)
     return count
 
 
-def batch_pause(*, batch: ImportBatch, by: User | None) -> int:
+def batch_pause(*, batch: ImportBatch, by: Actor) -> int:
     """Take the batch's queued rows out of the queue (held); a row a worker holds now finishes first."""
     now = timezone.now()
     with transaction.atomic():
         count = rows_touched(rows=_batch_rows(batch), action=BatchEvent.Action.PAUSE).update(
             held=True, next_attempt_at=None, updated_at=now
         )
-        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=now, paused_by=by)
+        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=now, paused_by_id=_actor_id(by))
         _record(batch, action=BatchEvent.Action.PAUSE, rows=count, by=by)
     return count
 
 
-def batch_resume(*, batch: ImportBatch, by: User | None) -> int:
+def batch_resume(*, batch: ImportBatch, by: Actor) -> int:
     """Queue exactly the rows the pause held, in file order at their priority."""
     now = timezone.now()
     with transaction.atomic():
         count = rows_touched(rows=_batch_rows(batch), action=BatchEvent.Action.RESUME).update(
             held=False, next_attempt_at=now, updated_at=now
         )
-        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=None, paused_by=None)
+        ImportBatch.objects.filter(pk=batch.pk).update(paused_at=None, paused_by_id=None)
         _record(batch, action=BatchEvent.Action.RESUME, rows=count, by=by)
         transaction.on_commit(_dispatch)
     return count
 
 
-def batch_move(*, batch: ImportBatch, ahead: bool, by: User | None) -> int:
+def batch_move(*, batch: ImportBatch, ahead: bool, by: Actor) -> int:
     """Put the batch's due bulk rows ahead of (or behind) every other due bulk row.
 
     Priorities keep their meaning: only the order inside the bulk priority changes, which is the order of
@@ -213,7 +222,7 @@ def batch_move(*, batch: ImportBatch, ahead: bool, by: User | None) -> int:
     return count
 
 
-def batch_record_export(*, batch: ImportBatch, rows: int, by: User | None) -> None:
+def batch_record_export(*, batch: ImportBatch, rows: int, by: Actor) -> None:
     _record(batch, action=BatchEvent.Action.EXPORT, rows=rows, by=by)
 
 

@@ -11,7 +11,7 @@ from django_q.models import Schedule
 from django_q.tasks import async_task
 
 if TYPE_CHECKING:
-    from ops.accounts.models import User
+    from cedula.services.batches import Actor
 
 logger = structlog.get_logger(__name__)
 
@@ -21,7 +21,7 @@ def _literal(text: str | None, empty: Any) -> Any:
     return ast.literal_eval(text) if text else empty
 
 
-def schedule_run_now(*, schedule: Schedule, by: User | None) -> str:
+def schedule_run_now(*, schedule: Schedule, by: Actor) -> str:
     """Enqueue the schedule's function once with its arguments; returns the Django-Q2 task id."""
     args = _literal(schedule.args, ())
     kwargs = _literal(schedule.kwargs, {})
@@ -35,6 +35,6 @@ def schedule_run_now(*, schedule: Schedule, by: User | None) -> str:
         schedule=schedule.name,
         func=schedule.func,
         task_id=task_id,
-        user_id=by.pk if by else None,
+        user_id=by.pk if by is not None and by.is_authenticated else None,
     )
     return str(task_id)
