@@ -225,7 +225,14 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
                  + (f"?{query}" if query else "")}
                 for name, (label, _text) in FILTER_ACTIONS.items()
             ]  # fmt: skip
-        extra_context = {**(extra_context or {}), "breaker": breaker_view(), "filter_actions": filter_actions}
+        batch_id = request.GET.get("import_batch__id__exact", "")
+        batch_url = reverse("admin:cedula_importbatch_change", args=[batch_id]) if batch_id.isdigit() else ""
+        extra_context = {
+            **(extra_context or {}),
+            "breaker": breaker_view(),
+            "filter_actions": filter_actions,
+            "batch_page_url": batch_url,
+        }
         return super().changelist_view(request, extra_context)
 
     @staticmethod

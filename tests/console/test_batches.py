@@ -326,3 +326,42 @@ def test_run_now_runs_the_job_through_the_queue_once(admin_client):
     assert broker.queue_size() == 1
     schedule.refresh_from_db()
     assert schedule.next_run == next_run
+
+
+def test_the_batch_page_is_linked_from_the_dashboard_the_changelist_filter_and_the_import_result(
+    admin_client, batch_with_rows
+):
+    batch, _ = batch_with_rows(1)
+    url = reverse("admin:cedula_importbatch_change", args=[batch.pk])
+
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    changelist = admin_client.get(
+        reverse("admin:cedula_cedulainfo_changelist") + f"?import_batch__id__exact={batch.pk}"
+    ).content.decode()
+
+    assert f'href="{url}"' in dashboard
+    assert 'data-testid="batch-page-link"' in changelist and f'href="{url}"' in changelist
+
+
+def test_the_import_result_links_to_the_new_batch_page(admin_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cedula.models import ImportBatch
+
+    preview = admin_client.post(
+        reverse("admin:cedula_cedulainfo_import"),
+        {"import_file": SimpleUploadedFile("lote.csv", b"cedula\n1234567\n7654321\n")},
+    )
+    fields = {
+        name: preview.context["confirm_form"][name].value()
+        for name in ("import_file_name", "original_file_name", "format", "resource")
+    }
+    done = admin_client.post(
+        reverse("admin:cedula_cedulainfo_process_import"), {k: v for k, v in fields.items() if v is not None},
+        follow=True,
+    )  # fmt: skip
+
+    batch = ImportBatch.objects.get()
+    page = done.content.decode()
+    assert 'data-testid="import-batch-link"' in page
+    assert reverse("admin:cedula_importbatch_change", args=[batch.pk]) in page
