@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -289,7 +289,11 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             raise Http404
         if not self.has_queue_permission(request):
             raise PermissionDenied
-        changelist = self.get_changelist_instance(request)
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # As the list itself does with a filter it cannot read: back to it, saying so.
+            return HttpResponseRedirect(reverse("admin:cedula_cedulainfo_changelist") + "?e=1")
         rows = changelist.get_queryset(request)
         query = self._filter_query(request)
         back = reverse("admin:cedula_cedulainfo_changelist") + (f"?{query}" if query else "")

@@ -365,3 +365,34 @@ def test_the_import_result_links_to_the_new_batch_page(admin_client):
     page = done.content.decode()
     assert 'data-testid="import-batch-link"' in page
     assert reverse("admin:cedula_importbatch_change", args=[batch.pk]) in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "last_checked_from_0=2026-01-01&last_checked_from_1=00:00",
+        "departamento=CAUCA",
+        "import_batch__id__exact=1&source__exact=import",
+        "",
+    ],
+)
+def test_the_confirmation_describes_any_filter_of_the_list(admin_client, cedula_factory, query):
+    cedula_factory(status=Status.ERROR, departamento="CAUCA", last_checked=timezone.now())
+    url = reverse("admin:cedula_cedulainfo_filter_action", args=["queue_now"]) + ("?" + query if query else "")
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert 'data-testid="confirm-count"' in response.content.decode()
+
+
+def test_a_filter_the_list_cannot_read_sends_the_action_back_to_the_list(admin_client, cedula_factory):
+    cedula_factory(status=Status.ERROR)
+    url = reverse("admin:cedula_cedulainfo_filter_action", args=["retry_failed"]) + "?nonsense__field=1"
+
+    confirm = admin_client.get(url)
+    done = admin_client.post(url, {"confirmar": "1"})
+
+    assert confirm.status_code == 302 and confirm["Location"].endswith("?e=1")
+    assert done.status_code == 302
+    assert not CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists()
