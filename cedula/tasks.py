@@ -27,3 +27,8 @@ def dispatch() -> int:
 def check_error_rate() -> str | None:
     """Scheduled each minute: tell Sentry when the lookup error rate spikes, and when it recovers."""
     return alerts.error_rate_check()
+
+
+def revalidate() -> int:
+    """Scheduled hourly: re-queue the rows whose last final answer is too old, within today's budget."""
+    return services.revalidation_run_scheduled().queued

@@ -22,14 +22,16 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from cedula import services
+from cedula.admin.cedula_change import KIND_COLORS, change_summary_html
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
+from cedula.admin.filters import ChangedAtLastCheckFilter, DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
-from cedula.models import CedulaInfo, LookupAttempt, Status
+from cedula.models import CedulaChange, CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
+from cedula.services import revalidation
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -69,6 +71,27 @@ class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "historial de consultas"
+
+
+class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
+    model = CedulaChange
+    fk_name = "cedula"
+    fields = ["changed_at", "kind_badge", "summary", "attempt"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    extra = 0
+    per_page = 10
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "historial de cambios"
+
+    @display(description="tipo", label=KIND_COLORS)
+    def kind_badge(self, obj: CedulaChange) -> tuple[str, str]:
+        return obj.kind, obj.get_kind_display()
+
+    @display(description="qué cambió")
+    def summary(self, obj: CedulaChange) -> str:
+        return change_summary_html(obj)
 
 
 class PauseForm(BaseDialogForm):
@@ -127,6 +150,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         ("import_batch", RelatedDropdownFilter),
         DepartamentoFilter,
         ("last_checked", LocalRangeDateTimeFilter),
+        ChangedAtLastCheckFilter,
     ]
     list_filter_submit = True
     search_fields = ["cedula"]
@@ -140,11 +164,11 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_before_template = "admin/cedula/cedulainfo/changelist_before.html"
-    actions = ["queue_now", "retry_failed", "reset_pending", "cancel_pending"]
+    actions = ["queue_now", "retry_failed", "reset_pending", "cancel_pending", "revalidate"]
     actions_row = ["lookup_now"]
     actions_detail = ["lookup_now"]
     actions_list = ["pause_lookups", "resume_lookups"]
-    inlines = [LookupAttemptInline]
+    inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
         ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
@@ -314,6 +338,18 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             "action_testid": name,
         }
         return TemplateResponse(request, "admin/cedula/confirm_action.html", context)
+
+    @action(description="Revalidar", permissions=["queue"])
+    def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = revalidation.cedulas_revalidate(
+            ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
+        )
+        self.message_user(
+            request,
+            f"{count} cédulas en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola "
+            "no se tocan).",
+            messages.SUCCESS,
+        )
 
     # --- row / detail action -----------------------------------------------------------------------------------------
 

@@ -77,6 +77,25 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "batches": selectors.import_batch_progress(limit=5),
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
+        "changes_7d": changes_view(now=now),
+    }
+
+
+def changes_view(*, now: dt.datetime, days: int = 7) -> dict[str, Any]:
+    """selectors.changes_by_kind with the links of the card (the Cambios list filtered by kind, since `days` ago)."""
+    from cedula.models import CedulaChange
+
+    counts = selectors.changes_by_kind(days=days, now=now)
+    since = timezone.localtime(now - dt.timedelta(days=days))
+    changes = reverse("admin:cedula_cedulachange_changelist")
+    window = f"changed_at_from_0={since:%Y-%m-%d}&changed_at_from_1={since:%H:%M}"
+    return {
+        "total": sum(counts.values()),
+        "href": f"{changes}?{window}",
+        "kinds": [
+            {"kind": kind, "label": label, "count": counts[kind], "href": f"{changes}?kind__exact={kind}&{window}"}
+            for kind, label in CedulaChange.Kind.choices
+        ],
     }
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -14,12 +15,13 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
+from cedula.services import revalidation
 
 # action -> (button text, what the confirmation says, permission, icon)
 BUTTONS: dict[str, tuple[str, str, str, str]] = {
@@ -91,6 +93,17 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
     list_select_related = ["created_by"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
     change_form_before_template = "admin/cedula/importbatch/batch_page.html"
+    actions = ["revalidate"]
+
+    def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cedula.queue_lookups")
+
+    @action(description="Revalidar", permissions=["queue"])
+    def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = revalidation.batches_revalidate(
+            batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
+        )
+        self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:

@@ -15,6 +15,8 @@ below, which every module re-exports here:
 - imports (+ import_sql): a file of cedulas into the queue;
 - batches: operators steering bulk work (a batch's buttons, actions on a whole changelist filter), set-based;
 - schedules: "Ejecutar ahora" for a Django-Q2 schedule.
+- revalidation: rows whose last answer is old back into the queue (scheduled, command, console);
+- history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit.
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
 """
 
@@ -45,6 +47,7 @@ from cedula.services.dispatch import (
     lookups_reap_stale,
 )
 from cedula.services.gate import breaker_blocks_claims, breaker_get, throttle_key, throttle_wait_s
+from cedula.services.history import cedula_owner_visit, change_record, previous_final_answer
 from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
 from cedula.services.outcomes import lookup_record_outcome, redact_snapshot, retry_delay_s
@@ -57,6 +60,14 @@ from cedula.services.queueing import (
     cedulas_reset,
     cedulas_retry_failed,
     user_cedula_is_linked,
+)
+from cedula.services.revalidation import (
+    RevalidationReport,
+    batches_revalidate,
+    cedulas_revalidate,
+    cedulas_revalidate_due,
+    revalidation_budget_left,
+    revalidation_run_scheduled,
 )
 from cedula.services.schedules import schedule_run_now
 
@@ -74,6 +85,15 @@ __all__ = [
     "cedulas_retry_failed_matching",
     "rows_touched",
     "schedule_run_now",
+    "RevalidationReport",
+    "batches_revalidate",
+    "cedula_owner_visit",
+    "cedulas_revalidate",
+    "cedulas_revalidate_due",
+    "change_record",
+    "previous_final_answer",
+    "revalidation_budget_left",
+    "revalidation_run_scheduled",
     "IMPORT_INSERT_BATCH",
     "IMPORT_SAMPLE_SIZE",
     "RECORD_RETRY_DELAYS_S",

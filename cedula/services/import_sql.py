@@ -73,7 +73,7 @@ def insert_queued_cedulas(cedulas: Iterable[str], *, batch: ImportBatch, now: dt
     insert = "{insert} {table} ({columns})".format(
         insert=ops.insert_statement(on_conflict=OnConflict.IGNORE),
         table=ops.quote_name(CedulaInfo._meta.db_table),
-        columns=", ".join(ops.quote_name(f.column) for f in fields),
+        columns=", ".join(ops.quote_name(f.column) for f in fields if f.column is not None),  # concrete: never None
     )
     suffix = ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)
     head, tail = values[:at], values[at + 1 :]

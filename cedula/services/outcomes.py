@@ -14,10 +14,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cedula.changes import Answer
 from cedula.models import FINAL_STATUSES, CedulaInfo, ErrorKind, LookupAttempt, Status
 from cedula.normalize import mask_cedula
 from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
+from cedula.services.history import change_record, previous_final_answer
 
 logger = structlog.get_logger(__name__)
 
@@ -57,6 +59,8 @@ def lookup_record_outcome(
         if info is None or not claim_token:
             logger.warning("lookup_claim_lost", cedula_id=cedula_id)
             return None
+        # Read before this outcome's attempt exists and before the row is overwritten.
+        previous = previous_final_answer(info) if is_final else None
         attempt = LookupAttempt.objects.create(
             cedula=info,
             started_at=now - dt.timedelta(milliseconds=report.duration_ms),
@@ -82,6 +86,8 @@ def lookup_record_outcome(
             info.error_kind = ""
             info.attempts = 0
             info.next_attempt_at = None
+            change = change_record(info=info, previous=previous, new=Answer.of(info), attempt=attempt, now=now)
+            info.changed_at_last_check = change is not None
         else:
             info.last_error = (result.message or result.error_kind or "")[:2000]
             info.error_kind = result.error_kind or ErrorKind.UNEXPECTED_PAGE

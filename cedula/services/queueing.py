@@ -89,7 +89,7 @@ def cedula_register_for_user(*, user: User) -> CedulaInfo:
     with transaction.atomic():
         CedulaInfo.objects.filter(user=user).exclude(cedula=user.cedula).update(user=None)
         return cedula_request_lookup(
-            cedula=user.cedula, priority=Priority.INTERACTIVE, source=Source.REGISTRATION, user=user
+            cedula=user.cedula or "", priority=Priority.INTERACTIVE, source=Source.REGISTRATION, user=user
         )
 
 

@@ -90,7 +90,7 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
             return RefreshDecision(accepted=False, reason=allowance.reason, next_allowed_at=allowance.next_allowed_at)
         current = cedula_selectors.cedula_for_user(user=user)
         # The row the person sees is the one refreshed (staff may have corrected the account's cedula since).
-        cedula = current.cedula if current is not None else user.cedula
+        cedula = current.cedula if current is not None else user.cedula or ""  # no cedula: refused above
         RefreshRequest.objects.create(user=user, requested_at=now)
         info = cedula_services.cedula_request_lookup(
             cedula=cedula, priority=Priority.INTERACTIVE, source=Source.REFRESH, user=user

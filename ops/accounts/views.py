@@ -22,6 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from cedula.services import history
 from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
 from ops.accounts.models import User
@@ -82,7 +83,9 @@ def home(request: HttpRequest) -> HttpResponse:
         # Staff without a cedula of their own come here after logging in (Unfold's login form posts no `next`):
         # their place is the console.
         return redirect("admin:index")
-    return render(request, "accounts/home.html", _status_context(request))
+    # Read before this visit is remembered: a change of voting place since the person's previous visit.
+    place_change = history.cedula_owner_visit(user=_person(request))
+    return render(request, "accounts/home.html", {**_status_context(request), "place_change": place_change})
 
 
 @never_cache

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cedula', '0004_ticket_created_by'),
+        ('cedula', '0005_freshness'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -68,5 +68,15 @@ class Migration(migrations.Migration):
             model_name='batchevent',
             name='by',
             field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+        ),
+        migrations.AlterField(
+            model_name='cedulachange',
+            name='new_status',
+            field=models.CharField(choices=[('pending', 'Pendiente'), ('active', 'Vigente'), ('cancelled', 'Cancelada'), ('not_found', 'No encontrada'), ('error', 'Error'), ('withdrawn', 'Sin consultar (cancelada por el operador)')], max_length=16, verbose_name='estado nuevo'),
+        ),
+        migrations.AlterField(
+            model_name='cedulachange',
+            name='old_status',
+            field=models.CharField(choices=[('pending', 'Pendiente'), ('active', 'Vigente'), ('cancelled', 'Cancelada'), ('not_found', 'No encontrada'), ('error', 'Error'), ('withdrawn', 'Sin consultar (cancelada por el operador)')], max_length=16, verbose_name='estado anterior'),
         ),
     ]
