@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
@@ -32,6 +33,8 @@ from cedula.models import CedulaChange, CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
+
+logger = structlog.get_logger(__name__)
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -301,6 +304,9 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             "cancel_pending": services.cedulas_cancel_pending,
         }[name]
         count = service(rows=queryset)
+        # Who did it: the audit trail (issue 17) is wired here at merge; the query string is not logged (a search
+        # may hold a full cedula).
+        logger.info("cedulas_action", action=name, rows=count, user_id=request.user.pk)
         self.message_user(request, self.SET_ACTION_MESSAGES[name].format(count), messages.SUCCESS)
         return count
 

@@ -396,3 +396,17 @@ def test_a_filter_the_list_cannot_read_sends_the_action_back_to_the_list(admin_c
     assert confirm.status_code == 302 and confirm["Location"].endswith("?e=1")
     assert done.status_code == 302
     assert not CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists()
+
+
+def test_an_action_on_the_whole_filter_logs_who_did_it_without_the_search(admin_client, admin_user, cedula_factory):
+    from structlog.testing import capture_logs
+
+    cedula_factory(cedula="1234567", status=Status.ERROR)
+    url = reverse("admin:cedula_cedulainfo_filter_action", args=["retry_failed"]) + "?q=1234567"
+
+    with capture_logs() as logs:
+        admin_client.post(url, {"confirmar": "1"})
+
+    event = next(e for e in logs if e["event"] == "cedulas_action")
+    assert (event["action"], event["rows"], event["user_id"]) == ("retry_failed", 1, admin_user.pk)
+    assert "1234567" not in str(logs)
