@@ -4,6 +4,12 @@ Queue state lives on CedulaInfo itself (the backlog is in the database, not in t
 - next_attempt_at set   -> a lookup is wanted, due at that time (a retry has it in the future);
 - claimed_at set        -> a worker holds the row right now (claim_token proves which one);
 - both empty            -> idle: status holds the last final answer (or `error` after the retries ran out).
+
+Operators steer bulk work without a hidden queue state:
+- cancelled by the operator -> idle; a row that had an answer keeps it, a row never answered gets status
+  `withdrawn` ("sin consultar (cancelada por el operador)"), which no count of pending work includes;
+- held (its batch paused)   -> idle with `held` set; resuming queues exactly the held rows again.
+Queueing a row again (any service) clears `held` and turns `withdrawn` back into `pending`.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", "Cancelada"
     NOT_FOUND = "not_found", "No encontrada"
     ERROR = "error", "Error"
+    # Never looked up, and its lookup was cancelled by an operator: not pending work, not in progress.
+    WITHDRAWN = "withdrawn", "Sin consultar (cancelada por el operador)"
 
 
 FINAL_STATUSES = (Status.ACTIVE, Status.CANCELLED, Status.NOT_FOUND)
@@ -64,6 +72,11 @@ class ImportBatch(models.Model):
     requeued_rows = models.PositiveIntegerField("reencoladas", default=0)
     duplicate_rows = models.PositiveIntegerField("duplicadas en el archivo", default=0)
     invalid_rows = models.PositiveIntegerField("inválidas", default=0)
+    # Set while an operator holds the batch: its queued rows are taken out of the queue (CedulaInfo.held).
+    paused_at = models.DateTimeField("en pausa desde", null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = "importación"
@@ -72,6 +85,37 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+
+class BatchEvent(models.Model):
+    """Who did what to a batch, and to how many rows (the batch page's history)."""
+
+    class Action(models.TextChoices):
+        RETRY_ERRORS = "retry_errors", "Reintentar las fallidas"
+        PAUSE = "pause", "Pausar"
+        RESUME = "resume", "Reanudar"
+        MOVE_AHEAD = "move_ahead", "Adelantar"
+        MOVE_BEHIND = "move_behind", "Atrasar"
+        CANCEL = "cancel", "Cancelar pendientes"
+        EXPORT = "export", "Exportar"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField("fecha", auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField("acción", max_length=20, choices=Action.choices)
+    rows = models.PositiveIntegerField("filas", default=0)
+
+    class Meta:
+        verbose_name = "acción sobre una importación"
+        verbose_name_plural = "acciones sobre importaciones"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.rows})"
 
 
 class CedulaInfo(models.Model):
@@ -109,6 +153,9 @@ class CedulaInfo(models.Model):
     claimed_at = models.DateTimeField("tomada", null=True, blank=True)
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_by = models.CharField("tomada por", max_length=100, blank=True)
+    # Taken out of the queue because its batch is paused; resuming the batch queues it again. db_default: raw
+    # inserts (the import's INSERT ... SELECT, the benches) need not name it.
+    held = models.BooleanField("en pausa", default=False, db_default=False)
 
     created_at = models.DateTimeField("creada", auto_now_add=True)
     updated_at = models.DateTimeField("actualizada", auto_now=True)
@@ -134,7 +181,18 @@ class CedulaInfo(models.Model):
             models.Index(fields=["status", "-updated_at"], name="cedula_status_idx"),
             # Narrow: the dashboard's per-status counts read only this.
             models.Index(fields=["status"], name="cedula_status_only_idx"),
-            models.Index(fields=["import_batch", "status"], name="cedula_batch_status_idx"),
+            # The batch page reads everything it counts from this one index (no table rows): rows by status and
+            # error kind, and which are queued, held by a worker or held by a paused batch.
+            models.Index(
+                fields=["import_batch", "status", "error_kind", "held", "next_attempt_at", "claimed_at"],
+                name="cedula_batch_page_idx",
+            ),
+            # The batch's last queued row in queue order (where its ETA ends).
+            models.Index(
+                fields=["import_batch", "priority", "next_attempt_at", "id"],
+                name="cedula_batch_queue_idx",
+                condition=Q(next_attempt_at__isnull=False, claimed_at__isnull=True),
+            ),
             models.Index(fields=["error_kind"], name="cedula_error_kind_idx"),
             models.Index(fields=["source"], name="cedula_source_idx"),
             models.Index(fields=["departamento"], name="cedula_departamento_idx"),

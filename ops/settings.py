@@ -189,6 +189,18 @@ REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:8001/censo/cons
 REGISTRY_MIN_GAP_S = env.float("REGISTRY_MIN_GAP_S", default=5.0)
 if REGISTRY_MIN_GAP_S < 0:
     raise environ.ImproperlyConfigured("REGISTRY_MIN_GAP_S must be >= 0.")
+# A promise to the registry below what the gap allows: at most this many lookups a (Bogota) day, none in the quiet
+# hours ("22-06"). Interactive lookups (people registering) are exempt from both. See docs/batches.md.
+REGISTRY_MAX_PER_DAY = env.int("REGISTRY_MAX_PER_DAY", default=0)
+if REGISTRY_MAX_PER_DAY < 0:
+    raise environ.ImproperlyConfigured("REGISTRY_MAX_PER_DAY must be >= 0 (0 = no cap).")
+REGISTRY_QUIET_HOURS = env.str("REGISTRY_QUIET_HOURS", default="")
+try:
+    from cedula.budget import parse_quiet_hours as _parse_quiet_hours
+
+    _parse_quiet_hours(REGISTRY_QUIET_HOURS)
+except ValueError as _exc:
+    raise environ.ImproperlyConfigured(str(_exc)) from None
 REGISTRY_NAV_TIMEOUT_S = env.float("REGISTRY_NAV_TIMEOUT_S", default=20.0)
 REGISTRY_FORM_TIMEOUT_S = env.float("REGISTRY_FORM_TIMEOUT_S", default=10.0)
 REGISTRY_ANSWER_TIMEOUT_S = env.float("REGISTRY_ANSWER_TIMEOUT_S", default=20.0)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import ShowFacets
+from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -32,13 +34,34 @@ from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
 
+logger = structlog.get_logger(__name__)
+
 STATUS_COLORS = {
     Status.PENDING: "info",
     Status.ACTIVE: "success",
     Status.CANCELLED: "warning",
     Status.NOT_FOUND: "default",
     Status.ERROR: "danger",
+    Status.WITHDRAWN: "default",
 }
+
+# Changelist actions that may run on every row matching the current filters and search ("todas las que coinciden
+# con el filtro"): name -> (title, what the confirmation says).
+FILTER_ACTIONS: dict[str, tuple[str, str]] = {
+    "queue_now": ("Consultar ahora", "Las cédulas del filtro pasan a la cola con prioridad de personal."),
+    "retry_failed": ("Reintentar las fallidas", "Las cédulas del filtro que terminaron con error vuelven a la cola."),
+    "reset_pending": (
+        "Reiniciar a pendiente",
+        "Se olvida la respuesta de las cédulas del filtro y vuelven a la cola (las que se consultan ahora no).",
+    ),
+    "cancel_pending": (
+        "Cancelar pendientes",
+        "Las cédulas del filtro que están en cola salen de ella: las ya consultadas conservan su respuesta, las nunca "
+        "consultadas quedan «sin consultar (cancelada por el operador)».",
+    ),
+}
+# Query parameters that are not filters (paging, ordering, the admin's own).
+NON_FILTER_PARAMS = {"p", "o", "_changelist_filters", "_to_field", "_popup"}
 
 
 class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
@@ -97,6 +120,21 @@ def _back_url(request: HttpRequest) -> str:
     return reverse("admin:cedula_cedulainfo_changelist")
 
 
+def _describe_filters(changelist: Any) -> str:
+    """The filters and search in words, for the confirmation ("estado: Error · búsqueda: 1234567")."""
+    parts = []
+    for spec in changelist.filter_specs:
+        if not spec.has_output() and not getattr(spec, "used_parameters", None):
+            continue
+        chosen = [str(choice["display"]) for choice in spec.choices(changelist) if choice.get("selected")]
+        chosen = [c for c in chosen if c not in ("Todo", "All", "Todos")]
+        if chosen:
+            parts.append(f"{spec.title}: {', '.join(chosen)}")
+    if changelist.query:
+        parts.append(f"búsqueda: {changelist.query}")
+    return " · ".join(parts) or "ninguno (todas las cédulas)"
+
+
 @admin.register(CedulaInfo)
 class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
@@ -128,8 +166,8 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
-    list_before_template = "admin/cedula/breaker_banner.html"
-    actions = ["queue_now", "retry_failed", "reset_pending", "revalidate"]
+    list_before_template = "admin/cedula/cedulainfo/changelist_before.html"
+    actions = ["queue_now", "retry_failed", "reset_pending", "cancel_pending", "revalidate"]
     actions_row = ["lookup_now"]
     actions_detail = ["lookup_now"]
     actions_list = ["pause_lookups", "resume_lookups"]
@@ -206,25 +244,106 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         return ["-id"]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "breaker": breaker_view()}
+        filter_actions = []
+        if self.has_queue_permission(request):
+            query = self._filter_query(request)
+            filter_actions = [
+                {"name": name, "label": label, "url": reverse("admin:cedula_cedulainfo_filter_action", args=[name])
+                 + (f"?{query}" if query else "")}
+                for name, (label, _text) in FILTER_ACTIONS.items()
+            ]  # fmt: skip
+        batch_id = request.GET.get("import_batch__id__exact", "")
+        batch_url = reverse("admin:cedula_importbatch_change", args=[batch_id]) if batch_id.isdigit() else ""
+        extra_context = {
+            **(extra_context or {}),
+            "breaker": breaker_view(),
+            "filter_actions": filter_actions,
+            "batch_page_url": batch_url,
+        }
         return super().changelist_view(request, extra_context)
+
+    @staticmethod
+    def _filter_query(request: HttpRequest) -> str:
+        params = request.GET.copy()
+        for key in NON_FILTER_PARAMS:
+            params.pop(key, None)
+        return params.urlencode()
 
     # --- bulk actions (changelist) ---------------------------------------------------------------------------------
 
+    # Set-based: the ticked rows (or Django's "select all") go to the service as a queryset, one UPDATE each.
+
     @action(description="Consultar ahora", permissions=["queue"])
     def queue_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_queue_now(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas en cola para consulta.", messages.SUCCESS)
+        self._run_set_action(request, "queue_now", queryset)
 
     @action(description="Reintentar las fallidas", permissions=["queue"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_retry_failed(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas con error vuelven a la cola.", messages.SUCCESS)
+        self._run_set_action(request, "retry_failed", queryset)
 
     @action(description="Reiniciar a pendiente", permissions=["queue"])
     def reset_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_reset(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas reiniciadas y en cola.", messages.SUCCESS)
+        self._run_set_action(request, "reset_pending", queryset)
+
+    @action(description="Cancelar pendientes", permissions=["queue"])
+    def cancel_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run_set_action(request, "cancel_pending", queryset)
+
+    SET_ACTION_MESSAGES = {
+        "queue_now": "{} cédulas en cola para consulta.",
+        "retry_failed": "{} cédulas con error vuelven a la cola.",
+        "reset_pending": "{} cédulas reiniciadas y en cola.",
+        "cancel_pending": "{} cédulas salen de la cola (canceladas por el operador).",
+    }
+
+    def _run_set_action(self, request: HttpRequest, name: str, queryset: QuerySet) -> int:
+        service = {
+            "queue_now": services.cedulas_queue_matching,
+            "retry_failed": services.cedulas_retry_failed_matching,
+            "reset_pending": services.cedulas_reset_matching,
+            "cancel_pending": services.cedulas_cancel_pending,
+        }[name]
+        count = service(rows=queryset)
+        # Who did it: the audit trail (issue 17) is wired here at merge; the query string is not logged (a search
+        # may hold a full cedula).
+        logger.info("cedulas_action", action=name, rows=count, user_id=request.user.pk)
+        self.message_user(request, self.SET_ACTION_MESSAGES[name].format(count), messages.SUCCESS)
+        return count
+
+    def filter_action_view(self, request: HttpRequest, name: str) -> HttpResponse:
+        """An action on every row matching the changelist's filters and search (carried in the query string).
+
+        GET: the count and a confirmation; POST: one set-based UPDATE. The filters are the changelist's own, so
+        what is counted is what the list shows."""
+        if name not in FILTER_ACTIONS:
+            raise Http404
+        if not self.has_queue_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            # As the list itself does with a filter it cannot read: back to it, saying so.
+            return HttpResponseRedirect(reverse("admin:cedula_cedulainfo_changelist") + "?e=1")
+        rows = changelist.get_queryset(request)
+        query = self._filter_query(request)
+        back = reverse("admin:cedula_cedulainfo_changelist") + (f"?{query}" if query else "")
+        if request.method == "POST":
+            self._run_set_action(request, name, rows)
+            return HttpResponseRedirect(back)
+        label, text = FILTER_ACTIONS[name]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label} · todas las que coinciden con el filtro",
+            "subtitle": None,
+            "opts": self.opts,
+            "label": f"{label}: todas las que coinciden con el filtro",
+            "text": text,
+            "filter_description": _describe_filters(changelist),
+            "count": services.rows_touched(rows=rows, action=name).count(),
+            "back_url": back,
+            "action_testid": name,
+        }
+        return TemplateResponse(request, "admin/cedula/confirm_action.html", context)
 
     @action(description="Revalidar", permissions=["queue"])
     def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -302,7 +421,12 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             self.admin_site.admin_view(self.dashboard_fragment_view),
             name="cedula_cedulainfo_dashboard",
         )
-        return [fragment, *super().get_urls()]
+        filter_action = path(
+            "filtro/<slug:name>/",
+            self.admin_site.admin_view(self.filter_action_view),
+            name="cedula_cedulainfo_filter_action",
+        )
+        return [fragment, filter_action, *super().get_urls()]
 
     def dashboard_fragment_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

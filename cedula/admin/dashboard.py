@@ -27,6 +27,7 @@ STATUS_ICONS: dict[str, str] = {
     Status.CANCELLED: "block",
     Status.NOT_FOUND: "person_search",
     Status.ERROR: "error",
+    Status.WITHDRAWN: "cancel_schedule_send",
 }
 
 
@@ -75,6 +76,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
         "registry_drift": selectors.registry_drift(hours=24, now=now),
+        "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
     }

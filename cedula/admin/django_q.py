@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django_q import admin as q_admin
 from django_q.conf import Conf
-from django_q.models import Failure, OrmQ, Schedule, Success
+from django_q.models import Failure, OrmQ, Schedule, Success, Task
 from unfold.admin import ModelAdmin
+from unfold.decorators import action, display
+from unfold.forms import BaseDialogForm
+
+from cedula import services
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
@@ -32,9 +40,70 @@ class FailureAdmin(q_admin.FailAdmin, ModelAdmin):
     actions = [resubmit_task]
 
 
+class RunNowForm(BaseDialogForm):
+    pass
+
+
 @admin.register(Schedule)
 class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
-    pass
+    """Each job with its last run, that run's result and its next run; operators may run one now."""
+
+    list_display = ("name", "func", "schedule_type", "last_run_at", "last_result", "next_run_at")
+    list_display_links = ("name",)
+    actions_row = ["run_now"]
+    actions_detail = ["run_now"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        last = Task.objects.filter(id=OuterRef("task"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(task_stopped=Subquery(last.values("stopped")), task_started=Subquery(last.values("started")))
+        )
+
+    def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cedula.queue_lookups")
+
+    @display(description="última ejecución", ordering="task_stopped")
+    def last_run_at(self, obj: Schedule) -> str:
+        stopped = getattr(obj, "task_stopped", None)
+        return timezone.localtime(stopped).strftime("%d/%m/%Y %H:%M:%S") if stopped else "—"
+
+    @display(description="resultado")
+    def last_result(self, obj: Schedule) -> str:
+        if obj.task_name is None:
+            return "—"
+        if obj.task_success:
+            url = reverse("admin:django_q_success_change", args=(obj.task_id,))
+            task = Task.objects.filter(id=obj.task_id).only("result").first()
+            result = str(task.result)[:80] if task is not None and task.result is not None else ""
+            return format_html('<a class="text-primary-600" href="{}">Correcta</a> {}', url, result)
+        url = reverse("admin:django_q_failure_change", args=(obj.task_id,))
+        return format_html('<a class="text-red-600" href="{}">Fallida</a>', url)
+
+    @display(description="próxima ejecución", ordering="next_run")
+    def next_run_at(self, obj: Schedule) -> str:
+        return timezone.localtime(obj.next_run).strftime("%d/%m/%Y %H:%M:%S") if obj.next_run else "—"
+
+    @action(
+        description="Ejecutar ahora",
+        icon="play_arrow",
+        permissions=["run"],
+        url_path="run-now",
+        dialog={
+            "title": "Ejecutar ahora",
+            "description": "La tarea se ejecuta una vez, ya, a través de la cola; su próxima ejecución no cambia.",
+            "form_class": RunNowForm,
+            "form_submit_text": "Ejecutar",
+        },
+    )
+    def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
+        from cedula.admin.cedula_info import _done
+
+        schedule = Schedule.objects.get(pk=object_id)
+        services.schedule_run_now(schedule=schedule, by=request.user)
+        self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
+        return _done(request, reverse("admin:django_q_schedule_changelist"))
 
 
 if Conf.ORM or Conf.TESTING:

@@ -1,29 +1,98 @@
-"""ImportBatch: one row per imported file, with how far its lookups have got."""
+"""ImportBatch: one row per imported file. Its page shows how far its lookups have got, when they will be done, and
+the buttons that steer it (each with its permission and a confirmation that says how many rows it touches)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
-from cedula import selectors
+from cedula import selectors, services
+from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
-from cedula.models import ImportBatch
+from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
 from cedula.services import revalidation
+
+# action -> (button text, what the confirmation says, permission, icon)
+BUTTONS: dict[str, tuple[str, str, str, str]] = {
+    BatchEvent.Action.RETRY_ERRORS: (
+        "Reintentar las fallidas",
+        "Las cédulas del lote que terminaron con error vuelven a la cola.",
+        "cedula.queue_lookups",
+        "replay",
+    ),
+    BatchEvent.Action.PAUSE: (
+        "Pausar el lote",
+        "Las cédulas en cola del lote salen de la cola hasta reanudar; la que se consulta ahora termina.",
+        "cedula.pause_lookups",
+        "pause_circle",
+    ),
+    BatchEvent.Action.RESUME: (
+        "Reanudar el lote",
+        "Las cédulas que la pausa sacó de la cola vuelven a ella.",
+        "cedula.pause_lookups",
+        "play_circle",
+    ),
+    BatchEvent.Action.MOVE_AHEAD: (
+        "Adelantar",
+        "El lote pasa delante de las demás importaciones (las consultas de personas siguen primero).",
+        "cedula.queue_lookups",
+        "keyboard_double_arrow_up",
+    ),
+    BatchEvent.Action.MOVE_BEHIND: (
+        "Atrasar",
+        "El lote pasa detrás de las demás importaciones.",
+        "cedula.queue_lookups",
+        "keyboard_double_arrow_down",
+    ),
+    BatchEvent.Action.CANCEL: (
+        "Cancelar pendientes",
+        "Las cédulas que el lote aún tiene en cola salen de ella. Las ya consultadas conservan su respuesta; las "
+        "nunca consultadas quedan «sin consultar (cancelada por el operador)» y pueden volver a encolarse.",
+        "cedula.queue_lookups",
+        "cancel",
+    ),
+}
+EXPORT_FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+STATE_ROWS = [
+    # (key in the page, label, color)
+    ("in_flight", "Consultando ahora", "info"),
+    ("queued", "En cola", "info"),
+    ("held", "En pausa", "warning"),
+    (Status.ACTIVE, "Vigente", "success"),
+    (Status.CANCELLED, "Cancelada", "warning"),
+    (Status.NOT_FOUND, "No encontrada", "default"),
+    (Status.ERROR, "Error", "danger"),
+    (Status.WITHDRAWN, Status.WITHDRAWN.label, "default"),
+    (Status.PENDING, "Pendiente sin cola", "default"),
+]
+
+
+def batch_page_url(batch_id: int) -> str:
+    return reverse("admin:cedula_importbatch_change", args=[batch_id])
 
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
-                    "cedulas_link"]  # fmt: skip
+                    "paused_label", "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
-    readonly_fields = [f.name for f in ImportBatch._meta.fields] + ["progress"]
+    readonly_fields = [f.name for f in ImportBatch._meta.fields]
+    change_form_before_template = "admin/cedula/importbatch/batch_page.html"
     actions = ["revalidate"]
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -41,7 +110,112 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         url = reverse("admin:cedula_cedulainfo_changelist") + f"?import_batch__id__exact={obj.pk}"
         return format_html('<a class="text-primary-600" href="{}">ver</a>', url)
 
-    @display(description="avance de las consultas")
-    def progress(self, obj: ImportBatch) -> str:
-        batch = selectors.import_batch_progress(ids=[obj.pk])[0]
-        return f"{batch.done} de {batch.total} consultadas ({batch.percent} %)"
+    @display(description="estado", label={"En pausa": "warning", "": "default"})
+    def paused_label(self, obj: ImportBatch) -> str:
+        return "En pausa" if obj.is_paused else ""
+
+    # --- the batch page ----------------------------------------------------------------------------------------------
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        batch = self.get_object(request, object_id)
+        if batch is None or not self.has_view_permission(request, batch):
+            return super().change_view(request, object_id, form_url, extra_context)
+        context = {**(extra_context or {}), **self.batch_context(request, batch)}
+        return super().change_view(request, object_id, form_url, context)
+
+    def batch_context(self, request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
+        page = selectors.batch_page(batch_id=batch.pk)
+        eta = selectors.batch_eta(batch_id=batch.pk)
+        values = {"in_flight": page.in_flight, "queued": page.queued, "held": page.held, **page.answered}
+        user = request.user
+        buttons = [
+            {
+                "action": action,
+                "label": label,
+                "icon": icon,
+                "url": reverse("admin:cedula_importbatch_action", args=[batch.pk, action]),
+            }
+            for action, (label, _text, perm, icon) in BUTTONS.items()
+            if user.has_perm(perm)
+            and not (action == BatchEvent.Action.PAUSE and batch.is_paused)
+            and not (action == BatchEvent.Action.RESUME and not batch.is_paused)
+        ]
+        return {
+            "batch": batch,
+            "page": page,
+            "eta": eta,
+            "states": [
+                {"key": key, "label": label, "color": color, "count": values[key]}
+                for key, label, color in STATE_ROWS
+                if values[key] or key in ("queued", Status.ACTIVE, Status.ERROR)
+            ],
+            "buttons": buttons,
+            "can_export": user.has_perm("cedula.export_cedulas"),
+            "export_urls": {
+                fmt: reverse("admin:cedula_importbatch_export", args=[batch.pk, fmt]) for fmt in EXPORT_FORMATS
+            },
+            "events": list(batch.events.select_related("by")[:10]),
+            "changelist_url": reverse("admin:cedula_cedulainfo_changelist") + f"?import_batch__id__exact={batch.pk}",
+            "errors_url": reverse("admin:cedula_cedulainfo_changelist")
+            + f"?import_batch__id__exact={batch.pk}&status__exact={Status.ERROR}",
+            "now": timezone.localtime(),
+        }
+
+    def get_urls(self) -> list:
+        urls = [
+            path(
+                "<int:batch_id>/accion/<slug:action>/",
+                self.admin_site.admin_view(self.batch_action_view),
+                name="cedula_importbatch_action",
+            ),
+            path(
+                "<int:batch_id>/exportar/<slug:fmt>/",
+                self.admin_site.admin_view(self.batch_export_view),
+                name="cedula_importbatch_export",
+            ),
+        ]
+        return [*urls, *super().get_urls()]
+
+    def batch_action_view(self, request: HttpRequest, batch_id: int, action: str) -> HttpResponse:
+        """GET: the confirmation, with the number of rows the action will touch. POST: do it."""
+        if action not in BUTTONS:
+            raise Http404
+        label, text, perm, _icon = BUTTONS[action]
+        if not request.user.has_perm(perm):
+            raise PermissionDenied
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        back = batch_page_url(batch.pk)
+        if request.method == "POST":
+            count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
+            self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
+            return HttpResponseRedirect(back)
+        rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label} · {batch.file_name}",
+            "subtitle": None,
+            "opts": self.opts,
+            "label": label,
+            "text": text,
+            "count": rows.count(),
+            "back_url": back,
+            "action_testid": action,
+        }
+        return TemplateResponse(request, "admin/cedula/confirm_action.html", context)
+
+    def batch_export_view(self, request: HttpRequest, batch_id: int, fmt: str) -> HttpResponse:
+        if fmt not in EXPORT_FORMATS:
+            raise Http404
+        if not request.user.has_perm("cedula.export_cedulas"):
+            raise PermissionDenied
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        rows = CedulaInfo.objects.filter(import_batch=batch).order_by("id")
+        dataset = CedulaExportResource().export(queryset=rows)
+        services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
+        body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
+        response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
+        stem = batch.file_name.rsplit(".", 1)[0] or f"lote-{batch.pk}"
+        response["Content-Disposition"] = f'attachment; filename="{stem}-resultados.{fmt}"'
+        return response

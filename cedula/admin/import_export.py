@@ -281,7 +281,19 @@ class CedulaImportExportMixin(ImportExportMixin):
             f" ({report.requeued} reencoladas), {report.duplicates} duplicadas en el archivo, "
             f"{report.invalid} inválidas."
         )
-        messages.success(request, text)
+        if report.batch_id is not None:
+            batch_url = reverse("admin:cedula_importbatch_change", args=[report.batch_id])
+            messages.success(
+                request,
+                format_html(
+                    '{} <a class="underline" href="{}" data-testid="import-batch-link">Ver el avance del lote y su '
+                    "hora estimada de fin</a>.",
+                    text,
+                    batch_url,
+                ),
+            )
+        else:
+            messages.success(request, text)
         if report.invalid_rows and report.batch_id is not None:
             cache.set(_rejected_key(report.batch_id), rejected_rows_csv(report.invalid_rows), REJECTED_CSV_TTL_S)
             url = reverse(

@@ -13,6 +13,8 @@ below, which every module re-exports here:
 - gate: the throttle and the breaker;
 - outcomes: recording an answer, the retry backoff, redacted snapshots;
 - imports (+ import_sql): a file of cedulas into the queue;
+- batches: operators steering bulk work (a batch's buttons, actions on a whole changelist filter), set-based;
+- schedules: "Ejecutar ahora" for a Django-Q2 schedule.
 - revalidation: rows whose last answer is old back into the queue (scheduled, command, console);
 - history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit.
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
@@ -21,6 +23,20 @@ The public "Actualizar datos" (a person's refresh and its allowance) lives with 
 from __future__ import annotations
 
 from cedula.registry.parser import RESULT_FIELDS
+from cedula.services.batches import (
+    BATCH_ACTIONS,
+    batch_cancel_pending,
+    batch_move,
+    batch_pause,
+    batch_record_export,
+    batch_resume,
+    batch_retry_errors,
+    cedulas_cancel_pending,
+    cedulas_queue_matching,
+    cedulas_reset_matching,
+    cedulas_retry_failed_matching,
+    rows_touched,
+)
 from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,
@@ -53,8 +69,22 @@ from cedula.services.revalidation import (
     revalidation_budget_left,
     revalidation_run_scheduled,
 )
+from cedula.services.schedules import schedule_run_now
 
 __all__ = [
+    "BATCH_ACTIONS",
+    "batch_cancel_pending",
+    "batch_move",
+    "batch_pause",
+    "batch_record_export",
+    "batch_resume",
+    "batch_retry_errors",
+    "cedulas_cancel_pending",
+    "cedulas_queue_matching",
+    "cedulas_reset_matching",
+    "cedulas_retry_failed_matching",
+    "rows_touched",
+    "schedule_run_now",
     "RevalidationReport",
     "batches_revalidate",
     "cedula_owner_visit",

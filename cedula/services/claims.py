@@ -16,7 +16,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from cedula.models import THROTTLE_PK, Breaker, CedulaInfo, Throttle
-from cedula.services.gate import breaker_blocks_claims, breaker_get, breaker_locked, throttle_wait_s
+from cedula.services.gate import (
+    GATED_MIN_PRIORITY,
+    breaker_blocks_claims,
+    breaker_get,
+    breaker_locked,
+    bulk_gate,
+    throttle_wait_s,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -28,6 +35,13 @@ def worker_identity() -> str:
 def due_rows() -> QuerySet[CedulaInfo]:
     """Rows that want a lookup and are not held by a worker (due now or after a backoff)."""
     return CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
+
+
+def claimable_rows(now: dt.datetime) -> QuerySet[CedulaInfo]:
+    """due_rows() that the gate lets through now: in quiet hours or past the daily budget only interactive ones."""
+    allowed, _wait = bulk_gate(now)
+    rows = due_rows()
+    return rows if allowed else rows.filter(priority__gte=GATED_MIN_PRIORITY)
 
 
 @dataclass(frozen=True)
@@ -51,7 +65,7 @@ def lookup_claim_next() -> Claim | None:
         if blocked:
             return None
         info = (
-            due_rows()
+            claimable_rows(now)
             .filter(next_attempt_at__lte=now)
             .order_by("-priority", "next_attempt_at", "id")
             .select_for_update(skip_locked=True)
@@ -80,7 +94,8 @@ def lookup_claim_next() -> Claim | None:
 def seconds_until_claimable() -> float | None:
     """How long a ticket should wait before trying to claim again, or None when there is nothing to wait for."""
     now = timezone.now()
-    next_due = due_rows().order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    # Bulk work held back by quiet hours or the budget is nothing to wait for: the scheduled dispatch picks it up.
+    next_due = claimable_rows(now).order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
     if next_due is None:
         return None
     wait = max(0.0, (next_due - now).total_seconds(), throttle_wait_s())

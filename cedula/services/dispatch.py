@@ -21,7 +21,13 @@ from django_q.tasks import async_task
 from cedula.models import CedulaInfo, ErrorKind, LookupTicket
 from cedula.normalize import mask_cedula
 from cedula.registry.parser import LookupReport, LookupResult
-from cedula.services.claims import Claim, due_rows, lookup_claim_next, seconds_until_claimable, worker_identity
+from cedula.services.claims import (
+    Claim,
+    claimable_rows,
+    lookup_claim_next,
+    seconds_until_claimable,
+    worker_identity,
+)
 from cedula.services.outcomes import lookup_record_outcome
 
 logger = structlog.get_logger(__name__)
@@ -43,7 +49,8 @@ def lookups_dispatch() -> int:
     lookups_reap_stale()
     # Work due soon enough for a ticket to wait for it; later retries are picked up by the scheduled dispatch.
     horizon = timezone.now() + dt.timedelta(seconds=TICKET_MAX_WAIT_S)
-    if not due_rows().filter(next_attempt_at__lte=horizon).exists():
+    # Held back by quiet hours or the budget, bulk work gets no tickets (they would only spin until they gave up).
+    if not claimable_rows(timezone.now()).filter(next_attempt_at__lte=horizon).exists():
         return 0
     with transaction.atomic():
         live = LookupTicket.objects.select_for_update().count()

@@ -14,10 +14,35 @@ import structlog
 from django.conf import settings
 from django.utils import timezone
 
-from cedula import alerts
-from cedula.models import BREAKER_PK, THROTTLE_PK, Breaker, CedulaInfo, Throttle
+from cedula import alerts, budget
+from cedula.models import BREAKER_PK, THROTTLE_PK, Breaker, CedulaInfo, LookupAttempt, Priority, Throttle
 
 logger = structlog.get_logger(__name__)
+
+
+def bulk_gate(now: dt.datetime) -> tuple[bool, float | None]:
+    """(may non-interactive lookups run now, seconds until they may again). The operator's daily budget
+    (REGISTRY_MAX_PER_DAY, a Bogotá day) and quiet hours (REGISTRY_QUIET_HOURS); interactive lookups ignore both.
+
+    The day's use counts recorded attempts plus what workers hold now, so a budget is never overrun by the lookups in
+    flight."""
+    quiet = budget.parse_quiet_hours(settings.REGISTRY_QUIET_HOURS)
+    max_per_day = settings.REGISTRY_MAX_PER_DAY
+    if quiet is None and not max_per_day:
+        return True, None
+    local = timezone.localtime(now)
+    used = 0
+    if max_per_day:
+        used = LookupAttempt.objects.filter(started_at__gte=budget.local_day_start(local)).count()
+        used += CedulaInfo.objects.filter(claimed_at__isnull=False).count()
+    if budget.bulk_allowed(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet):
+        return True, None
+    reopens = budget.bulk_reopens_at(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet)
+    return False, (reopens - local).total_seconds() if reopens else None
+
+
+# Inside quiet hours or past the budget only rows at this priority or above are handed out.
+GATED_MIN_PRIORITY = Priority.INTERACTIVE
 
 
 def throttle_wait_s() -> float:

@@ -58,7 +58,12 @@ def cedula_request_lookup(
                 info.next_attempt_at = now
                 info.attempts = 0
                 info.priority = priority
-                fields += ["next_attempt_at", "attempts"]
+                # Out of a paused batch or an operator's cancel: queued again, it is plain pending work.
+                info.held = False
+                fields += ["next_attempt_at", "attempts", "held"]
+                if info.status == Status.WITHDRAWN:
+                    info.status = Status.PENDING
+                    fields.append("status")
             else:
                 info.priority = max(info.priority, priority)
                 if priority > Priority.BULK and info.next_attempt_at and info.next_attempt_at > now:
@@ -101,8 +106,9 @@ def cedulas_queue_now(*, ids: Iterable[int], priority: int = Priority.STAFF) -> 
     with transaction.atomic():
         base = CedulaInfo.objects.filter(pk__in=ids)
         idle = base.filter(next_attempt_at__isnull=True, claimed_at__isnull=True).update(
-            next_attempt_at=now, attempts=0, priority=priority, updated_at=now
+            next_attempt_at=now, attempts=0, priority=priority, held=False, updated_at=now
         )
+        base.filter(status=Status.WITHDRAWN, next_attempt_at__isnull=False).update(status=Status.PENDING)
         moved = base.filter(next_attempt_at__isnull=False, priority__lt=priority).update(
             priority=priority, next_attempt_at=now, updated_at=now
         )

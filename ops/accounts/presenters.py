@@ -73,7 +73,8 @@ def visible_panels(*, status: str | None, checking: bool, has_cedula: bool, chec
     """Which parts of the status card show. The script only toggles these names, so the rule lives here once."""
     if not has_cedula:
         return ["no_cedula"]
-    if status is None:
+    if status is None or (status == Status.WITHDRAWN and not checking):
+        # A lookup an operator cancelled before any answer: to the person it simply has not been looked up yet.
         return ["never_checked"]
     if checking:
         # A refresh keeps the last final answer on screen under the spinner; an old error is not worth repeating.

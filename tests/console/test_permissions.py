@@ -198,3 +198,146 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     assert {"import_cedulas", "export_cedulas", "queue_lookups", "pause_lookups", "view_cedulainfo"} <= operators
     assert "view_cedulachange" in operators and "view_cedulachange" in readers
     assert readers and all(code.startswith("view_") for code in readers)
+
+
+# --- Batches (issue 15): the batch page's buttons, its exports, the actions on a whole filter ------------------------
+
+BATCH_BUTTONS = ["retry_errors", "pause", "resume", "move_ahead", "move_behind", "cancel"]
+
+
+@pytest.fixture
+def queued_batch(cedula_factory, batch_factory):
+    from django.utils import timezone
+
+    batch = batch_factory(file_name="padron.csv")
+    now = timezone.now()
+    for _ in range(3):
+        cedula_factory(import_batch=batch, next_attempt_at=now)
+    cedula_factory(import_batch=batch, status=Status.ERROR, error_kind="timeout")
+    held = cedula_factory(import_batch=batch, held=True)
+    return {"batch": batch, "held": held}
+
+
+def _batch_state(batch):
+    from cedula.models import BatchEvent, CedulaInfo
+
+    rows = CedulaInfo.objects.filter(import_batch=batch).order_by("pk")
+    return (
+        [(r.status, r.next_attempt_at, r.held, r.priority) for r in rows],
+        BatchEvent.objects.filter(batch=batch).count(),
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("button", BATCH_BUTTONS)
+def test_batch_buttons_confirm_and_act_only_for_operators(as_role, queued_batch, role, button):
+    batch = queued_batch["batch"]
+    if button == "resume":
+        batch.paused_at = batch.created_at
+        batch.save()
+    url = reverse("admin:cedula_importbatch_action", args=[batch.pk, button])
+    before = _batch_state(batch)
+    client = as_role(role)
+
+    confirm = client.get(url)
+    done = client.post(url, {"confirmar": "1"})
+
+    after = _batch_state(batch)
+    if role in CAN_OPERATE:
+        assert confirm.status_code == 200 and 'data-testid="confirm-count"' in confirm.content.decode()
+        assert done.status_code == 302 and done["Location"] == reverse(
+            "admin:cedula_importbatch_change", args=[batch.pk]
+        )
+        assert after[1] == before[1] + 1  # who did it and when
+    else:
+        assert after == before
+        expected = 403 if role in CAN_VIEW else 302
+        assert confirm.status_code == expected and done.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_batch_exports_need_the_export_permission(as_role, queued_batch, role, fmt):
+    response = as_role(role).get(reverse("admin:cedula_importbatch_export", args=[queued_batch["batch"].pk, fmt]))
+
+    expected = 200 if role in CAN_OPERATE else 403 if role in CAN_VIEW else 302
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("name", ["queue_now", "retry_failed", "reset_pending", "cancel_pending"])
+def test_actions_on_the_whole_filter_work_only_for_operators(as_role, cedula_factory, role, name):
+    from cedula.models import CedulaInfo
+
+    cedula_factory(status=Status.ERROR, error_kind="timeout")
+    cedula_factory(status=Status.PENDING, next_attempt_at="2026-01-01T00:00:00Z")
+    before = list(CedulaInfo.objects.order_by("pk").values_list("status", "next_attempt_at"))
+    url = reverse("admin:cedula_cedulainfo_filter_action", args=[name])
+    client = as_role(role)
+
+    confirm = client.get(url)
+    done = client.post(url, {"confirmar": "1"})
+
+    after = list(CedulaInfo.objects.order_by("pk").values_list("status", "next_attempt_at"))
+    if role in CAN_OPERATE:
+        assert confirm.status_code == 200 and done.status_code == 302
+        assert after != before
+    else:
+        assert after == before
+        expected = 403 if role in CAN_VIEW else 302
+        assert confirm.status_code == expected and done.status_code == expected
+
+
+def test_a_read_only_user_sees_no_batch_buttons_and_no_filter_actions(as_role, queued_batch):
+    client = as_role("Consulta")
+    batch = queued_batch["batch"]
+
+    page = client.get(reverse("admin:cedula_importbatch_change", args=[batch.pk])).content.decode()
+    changelist = client.get(reverse("admin:cedula_cedulainfo_changelist")).content.decode()
+
+    assert 'data-testid="batch-page"' in page
+    assert 'data-testid="batch-buttons"' not in page
+    assert 'data-testid="filter-actions"' not in changelist
+
+
+def test_an_operator_sees_the_batch_buttons_and_the_filter_actions(as_role, queued_batch):
+    client = as_role("Operadores")
+    batch = queued_batch["batch"]
+
+    page = client.get(reverse("admin:cedula_importbatch_change", args=[batch.pk])).content.decode()
+    changelist = client.get(reverse("admin:cedula_cedulainfo_changelist") + "?status__exact=error").content.decode()
+
+    for button in ["retry_errors", "pause", "move_ahead", "move_behind", "cancel"]:
+        assert reverse("admin:cedula_importbatch_action", args=[batch.pk, button]) in page
+    assert 'data-testid="batch-export-xlsx"' in page
+    # The filter travels with the action: its confirmation counts the same rows the list shows.
+    assert (
+        reverse("admin:cedula_cedulainfo_filter_action", args=["retry_failed"]) + "?status__exact=error" in changelist
+    )
+
+
+# --- Django-Q2 schedules: "Ejecutar ahora" -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def schedule():
+    from django_q.models import Schedule
+
+    return Schedule.objects.create(name="lookups-dispatch", func="cedula.tasks.dispatch", schedule_type="I", minutes=1)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_run_now_enqueues_the_job_only_for_operators(as_role, schedule, role):
+    from django_q.brokers import get_broker
+
+    broker = get_broker()
+    before = broker.queue_size()
+
+    response = as_role(role).post(
+        reverse("admin:django_q_schedule_run_now", args=[schedule.pk]), {"_form_submitted": "on"}
+    )
+
+    enqueued = broker.queue_size() - before
+    assert enqueued == (1 if role in CAN_OPERATE else 0)
+    if role in CAN_VIEW - CAN_OPERATE:
+        assert response.status_code == 403

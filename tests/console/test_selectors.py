@@ -21,7 +21,7 @@ def test_status_counts_list_every_status_even_when_empty(cedula_factory):
 
     counts = selectors.status_counts()
 
-    assert counts == {"pending": 0, "active": 1, "cancelled": 0, "not_found": 0, "error": 0}
+    assert counts == {"pending": 0, "active": 1, "cancelled": 0, "not_found": 0, "error": 0, "withdrawn": 0}
 
 
 @time_machine.travel(NOW, tick=False)

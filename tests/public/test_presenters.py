@@ -42,6 +42,8 @@ def test_dates_and_times_read_day_first():
         ("error", True, True, True, ["checking", "last_checked"]),
         ("error", False, True, True, ["error", "last_checked"]),
         ("cancelled", False, True, True, ["cancelled", "last_checked"]),
+        ("withdrawn", False, True, False, ["never_checked"]),
+        ("withdrawn", True, True, False, ["checking"]),
     ],
 )
 def test_the_card_shows_the_panels_of_its_state(status, checking, has_cedula, checked, panels):
