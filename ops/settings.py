@@ -122,7 +122,13 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # --- Locale ---------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es-co")
-LANGUAGES = [("es", "Español"), ("en", "English")]
+# Spanish only: the console and the public site have no English text, so a browser asking for English must not get
+# half-translated pages (LocaleMiddleware would pick "en" from Accept-Language).
+LANGUAGES = [("es", "Español")]
+# Spanish for Unfold and Django-Q2, which ship none (compiled by `python -m ops.compile_messages`, no gettext needed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One short date-time format for staff, in TIME_ZONE, with seconds: 01/12/2026 16:49:02.
+FORMAT_MODULE_PATH = ["ops.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Bogota")
 USE_I18N = True
 USE_TZ = True

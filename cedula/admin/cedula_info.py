@@ -11,35 +11,66 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminTextInputWidget
 
+from cedula import display as screen
 from cedula import services
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
+from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
-from cedula.models import CedulaInfo, LookupAttempt, Status
+from cedula.models import CedulaInfo, LookupAttempt
 from cedula.normalize import normalize_cedula
 
-STATUS_COLORS = {
-    Status.PENDING: "info",
-    Status.ACTIVE: "success",
-    Status.CANCELLED: "warning",
-    Status.NOT_FOUND: "default",
-    Status.ERROR: "danger",
-}
+STATE_COLORS = {state.key: state.color for state in screen.STATES.values()}
+# A search term ending in one of these asks for every cedula that starts with its digits.
+PREFIX_MARKERS = ("*", "…", "...")
+PREFIX_MIN_DIGITS = 4
+SEARCH_HELP = "Cédula exacta (1.234.567) o su comienzo seguido de * (7654*, al menos 4 dígitos)"
+
+
+def parse_search(term: str) -> tuple[str, str] | None:
+    """("exact", digits) or ("prefix", digits) for a search term; None when it cannot match any cedula.
+
+    A prefix is the first digits of the number as written, without leading zeros (cedulas are stored without them):
+    "7654*" finds 7654, 76540, 7654321 and 1.076.540.000 does not match. Compared as text on the unique column:
+    cedula >= '7654' AND cedula < '7655' is a range read off its index whatever the lengths.
+    """
+    term = term.strip()
+    for marker in PREFIX_MARKERS:
+        if term.endswith(marker):
+            digits = "".join(ch for ch in term[: -len(marker)] if ch.isdigit()).lstrip("0")
+            if len(digits) < PREFIX_MIN_DIGITS or len(digits) > 10:
+                return None
+            return "prefix", digits
+    try:
+        return "exact", normalize_cedula(term)
+    except ValueError:
+        return None
+
+
+def prefix_range(digits: str) -> tuple[str, str]:
+    # The next string after every "digits…": bump the last character ('9' + 1 is ':', still above every digit).
+    return digits, digits[:-1] + chr(ord(digits[-1]) + 1)
+
+
+def state_label(state: screen.StateDisplay) -> SafeString:
+    return render_to_string("unfold/helpers/label.html", {"type": state.color, "text": state.label})
 
 
 class LookupAttemptInline(TabularInline):
     model = LookupAttempt
-    fields = ["started_at", "outcome", "error_kind", "message", "duration_ms", "attempt"]
+    fields = ["started_at_local", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
     ordering = ["-started_at"]
     extra = 0
@@ -54,9 +85,14 @@ class LookupAttemptInline(TabularInline):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    @display(description="inicio")
+    def started_at_local(self, obj: LookupAttempt) -> str:
+        return screen.format_staff_time(obj.started_at)
+
 
 class PauseForm(BaseDialogForm):
-    reason = forms.CharField(label="Motivo", max_length=255, required=False)
+    # Unfold's own widget: Django's plain TextInput has no border or background inside Unfold's dialog.
+    reason = forms.CharField(label="Motivo", max_length=255, required=False, widget=UnfoldAdminTextInputWidget)
 
 
 class ConfirmForm(BaseDialogForm):
@@ -70,18 +106,33 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _back_url(request: HttpRequest) -> str:
+def _back_url(request: HttpRequest, *, default: str | None = None) -> str:
     # Back to the page the dialog was opened from (the dashboard or the changelist), never to another site.
-    current = request.headers.get("HX-Current-URL", "")
+    current = request.headers.get("HX-Current-URL", "") or request.headers.get("Referer", "")
     if current and url_has_allowed_host_and_scheme(current, allowed_hosts={request.get_host()}):
         return current
-    return reverse("admin:cedula_cedulainfo_changelist")
+    return default or reverse("admin:cedula_cedulainfo_changelist")
+
+
+def snapshot_html(snapshot: str, *, taken_at: Any) -> SafeString:
+    """A redacted snapshot as text: the first lines, and the whole of it one click away (never rendered as HTML)."""
+    return format_html(
+        '<div class="text-xs mb-2">Tomada el {}</div>'
+        '<details class="text-xs"><summary class="cursor-pointer text-primary-600 mb-2">Ver la captura completa'
+        " ({} caracteres)</summary>"
+        '<pre class="overflow-auto text-xs whitespace-pre-wrap break-all">{}</pre></details>'
+        '<pre class="max-h-48 overflow-hidden text-xs whitespace-pre-wrap break-all">{}</pre>',
+        screen.format_staff_time(taken_at),
+        len(snapshot),
+        snapshot,
+        snapshot[:1500],
+    )
 
 
 @admin.register(CedulaInfo)
 class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     list_display = [
-        "cedula",
+        "cedula_grouped",
         "status_badge",
         "departamento",
         "municipio",
@@ -98,8 +149,9 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         ("last_checked", LocalRangeDateTimeFilter),
     ]
     list_filter_submit = True
+    list_display_links = ["cedula_grouped"]
     search_fields = ["cedula"]
-    search_help_text = "Cédula en cualquier formato: 1.234.567, 1,234,567, 0001234567, CC 1234567."
+    search_help_text = SEARCH_HELP
     # Newest first by primary key: every single-column index ends in the rowid, so any one filter reads its first
     # page straight off the index. Sorting is offered only on indexed columns.
     ordering = ["-id"]
@@ -115,7 +167,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     actions_list = ["pause_lookups", "resume_lookups"]
     inlines = [LookupAttemptInline]
     fieldsets = [
-        (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
+        (None, {"fields": ["cedula_grouped", "state", "last_answer", "source", "priority", "import_batch", "user"]}),
         (
             "Lugar de votación / novedad",
             {
@@ -148,7 +200,12 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         ),
         ("Captura de la última falla (redactada)", {"fields": ["last_failure_snapshot"]}),
     ]
-    readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
+    readonly_fields = [f.name for f in CedulaInfo._meta.fields] + [
+        "cedula_grouped",
+        "state",
+        "last_answer",
+        "last_failure_snapshot",
+    ]
 
     # --- permissions: rows change only through services (actions), never through the form ---------------------------
 
@@ -167,11 +224,32 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     def has_pause_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.pause_lookups")
 
+    # Only the switch that applies is offered: "Pausar" while running, "Reanudar" while paused.
+    def has_pause_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_pause_permission(request) and not breaker_view()["paused"]
+
+    def has_resume_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_pause_permission(request) and bool(breaker_view()["paused"])
+
     # --- list -------------------------------------------------------------------------------------------------------
 
-    @display(description="estado", ordering="status", label=STATUS_COLORS)
+    @display(description="cédula", ordering="cedula")
+    def cedula_grouped(self, obj: CedulaInfo) -> str:
+        return screen.format_cedula(obj.cedula)
+
+    @display(description="estado", ordering="status", label=STATE_COLORS)
     def status_badge(self, obj: CedulaInfo) -> tuple[str, str]:
-        return obj.status, obj.get_status_display()
+        state = screen.row_state(obj)
+        return state.key, state.label
+
+    @display(description="estado")
+    def state(self, obj: CedulaInfo) -> SafeString:
+        return state_label(screen.row_state(obj))
+
+    @display(description="último resultado")
+    def last_answer(self, obj: CedulaInfo) -> str:
+        # The state may read "En cola"; what the registry last said stays visible here.
+        return obj.get_status_display() if obj.last_checked else "—"
 
     @display(description="tipo de error", label="danger")
     def error_kind_badge(self, obj: CedulaInfo) -> str:
@@ -185,23 +263,26 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         if attempt is None:
             return "—"
         # Shown as text, never rendered: it is a copy of a foreign page (digits already masked when stored).
-        return format_html(
-            '<div class="text-xs mb-2">{}</div>'
-            '<pre class="max-h-96 overflow-auto text-xs whitespace-pre-wrap">{}</pre>',
-            attempt.started_at,
-            attempt.snapshot,
-        )
+        return snapshot_html(attempt.snapshot, taken_at=attempt.started_at)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        # One exact match on the unique column, whatever the format typed: never a LIKE scan over a million rows.
+        # One exact match, or one index range for a prefix, on the unique column: never a LIKE scan.
         if not search_term.strip():
             return queryset, False
-        try:
-            return queryset.filter(cedula=normalize_cedula(search_term)), False
-        except ValueError:
+        parsed = parse_search(search_term)
+        if parsed is None:
             return queryset.none(), False
+        kind, digits = parsed
+        if kind == "prefix":
+            low, high = prefix_range(digits)
+            return queryset.filter(cedula__gte=low, cedula__lt=high), False
+        return queryset.filter(cedula=digits), False
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
+        # A prefix search reads its range off the cedula index in order: sorting it by id would read it all first.
+        parsed = parse_search(request.GET.get("q", "")) if request.GET.get("q") else None
+        if parsed and parsed[0] == "prefix":
+            return ["cedula"]
         # cedula_status_idx is (status, -updated_at): under a status filter that order comes straight off the index,
         # while "-id" would sort every row of the status. The other filters' indexes end in the rowid: "-id" is free.
         if request.GET.get("status__exact"):
@@ -209,7 +290,11 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         return ["-id"]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
-        extra_context = {**(extra_context or {}), "breaker": breaker_view()}
+        extra_context = {
+            **(extra_context or {}),
+            "breaker": breaker_view(),
+            "filter_chips": active_filter_chips(request, self),
+        }
         return super().changelist_view(request, extra_context)
 
     # --- bulk actions (changelist) ---------------------------------------------------------------------------------
@@ -246,14 +331,16 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
-        return _done(request, reverse("admin:cedula_cedulainfo_change", args=[object_id]))
+        # From the list the dialog returns to the list (same filters and page); from the detail, to the detail.
+        detail = reverse("admin:cedula_cedulainfo_change", args=[object_id])
+        return _done(request, _back_url(request, default=detail))
 
     # --- the breaker's manual switch (changelist top and dashboard) ---------------------------------------------------
 
     @action(
         description="Pausar consultas",
         icon="pause_circle",
-        permissions=["pause"],
+        permissions=["pause_now"],
         variant=ActionVariant.WARNING,
         url_path="pause",
         dialog={
@@ -271,7 +358,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     @action(
         description="Reanudar consultas",
         icon="play_circle",
-        permissions=["pause"],
+        permissions=["resume_now"],
         url_path="resume",
         dialog={
             "title": "Reanudar las consultas",
