@@ -141,7 +141,9 @@ def queue_counts(*, now: dt.datetime | None = None) -> QueueCounts:
         due_now=waiting.filter(next_attempt_at__lte=now).count(),
         in_flight=CedulaInfo.objects.filter(claimed_at__isnull=False).count(),
         scheduled=waiting.filter(next_attempt_at__gt=now).count(),
-        retries=CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True, attempts__gt=0).count(),
+        retries=CedulaInfo.objects.filter(
+            next_attempt_at__isnull=False, claimed_at__isnull=True, attempts__gt=0
+        ).count(),
     )
 
 

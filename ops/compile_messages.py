@@ -95,5 +95,5 @@ if __name__ == "__main__":
     check = "--check" in sys.argv[1:]
     stale = compile_all(check=check)
     for mo in stale:
-        print(f"{'out of date' if check else 'compiled'}: {mo.relative_to(BASE_DIR)}")
+        sys.stdout.write(f"{'out of date' if check else 'compiled'}: {mo.relative_to(BASE_DIR)}\n")
     sys.exit(1 if check and stale else 0)

@@ -239,7 +239,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "save_limit": 5000,
     "poll": 0.2,
-    "label": "Django Q",
+    "label": "Trabajador (Django-Q2)",
 }
 if Q_REDIS_URL:
     Q_CLUSTER["redis"] = Q_REDIS_URL

@@ -14,8 +14,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
@@ -26,7 +26,7 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 from cedula import display as screen
 from cedula import services
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter, active_filter_chips
+from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter, QueueFilter, active_filter_chips
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import CedulaInfo, LookupAttempt
@@ -114,6 +114,10 @@ def _back_url(request: HttpRequest, *, default: str | None = None) -> str:
     return default or reverse("admin:cedula_cedulainfo_changelist")
 
 
+def _cedulas(count: int) -> str:
+    return "1 cédula" if count == 1 else f"{count} cédulas"
+
+
 def snapshot_html(snapshot: str, *, taken_at: Any) -> SafeString:
     """A redacted snapshot as text: the first lines, and the whole of it one click away (never rendered as HTML)."""
     return format_html(
@@ -141,6 +145,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         "error_kind_badge",
     ]
     list_filter = [
+        QueueFilter,
         ("status", ChoicesDropdownFilter),
         ("error_kind", ChoicesDropdownFilter),
         ("source", ChoicesDropdownFilter),
@@ -253,7 +258,11 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
 
     @display(description="tipo de error", label="danger")
     def error_kind_badge(self, obj: CedulaInfo) -> str:
-        return obj.get_error_kind_display() if obj.error_kind else ""
+        # The last failure's kind matters while the row is in error or waits for its retry; once queued afresh,
+        # an old kind beside "En cola" would read as a current error.
+        if not obj.error_kind or screen.row_state(obj).key not in ("error", "retry"):
+            return ""
+        return obj.get_error_kind_display()
 
     @display(description="captura")
     def last_failure_snapshot(self, obj: CedulaInfo) -> str:
@@ -302,17 +311,23 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     @action(description="Consultar ahora", permissions=["queue"])
     def queue_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_queue_now(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas en cola para consulta.", messages.SUCCESS)
+        self.message_user(request, f"{_cedulas(count)} en cola para consulta.", messages.SUCCESS)
 
     @action(description="Reintentar las fallidas", permissions=["queue"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_retry_failed(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas con error vuelven a la cola.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{_cedulas(count)} con error {'vuelve' if count == 1 else 'vuelven'} a la cola.",
+            messages.SUCCESS,
+        )
 
     @action(description="Reiniciar a pendiente", permissions=["queue"])
     def reset_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_reset(ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, f"{count} cédulas reiniciadas y en cola.", messages.SUCCESS)
+        self.message_user(
+            request, f"{_cedulas(count)} {'reiniciada' if count == 1 else 'reiniciadas'} y en cola.", messages.SUCCESS
+        )
 
     # --- row / detail action -----------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import EMPTY_VALUES
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from unfold.admin import ModelAdmin
@@ -52,6 +52,27 @@ class DepartamentoFilter(DropdownFilter):
         return queryset
 
 
+QUEUE_CHOICES = [("si", "en cola o en consulta"), ("no", "fuera de la cola")]
+
+
+class QueueFilter(DropdownFilter):
+    """Queued or not, as the state column reads (cedula/display.py): the dashboard's cards link here."""
+
+    title = "cola"
+    parameter_name = "cola"
+
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return QUEUE_CHOICES
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        queued = Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
+        if self.value() == "si":
+            return queryset.filter(queued)
+        if self.value() == "no":
+            return queryset.exclude(queued)
+        return queryset
+
+
 # Query parameters that are not filters (page, ordering, Unfold's internals).
 _NOT_FILTERS = {"p", "o", "e", "_changelist_filters", "_to_field", "_popup", "_facets"}
 _PARAM_FIELD = re.compile(r"__|_from_|_to_")
@@ -81,6 +102,10 @@ def active_filter_chips(request: HttpRequest, model_admin: ModelAdmin) -> list[d
 def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params: Any) -> tuple[str, str] | None:
     if name == "q":
         return "búsqueda", params["q"]
+    for spec in model_admin.list_filter:
+        if isinstance(spec, type) and getattr(spec, "parameter_name", None) == name and name in params:
+            value = params[name]
+            return str(spec.title), dict(QUEUE_CHOICES).get(value, value) if spec is QueueFilter else value
     try:
         field = model_admin.model._meta.get_field(name)
     except FieldDoesNotExist:

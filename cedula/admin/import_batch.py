@@ -39,4 +39,6 @@ class ImportBatchAdmin(ModelAdmin):
     @display(description="avance de las consultas")
     def progress(self, obj: ImportBatch) -> str:
         batch = selectors.import_batch_progress(ids=[obj.pk])[0]
+        if batch.percent is None:
+            return "Sin cédulas nuevas: todas ya estaban en la base."
         return f"{batch.done} de {batch.total} consultadas ({batch.percent} %)"
