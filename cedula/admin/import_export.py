@@ -155,6 +155,10 @@ def _recall_upload(request: HttpRequest, key: str) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _invalid_rows(count: int) -> str:
+    return "1 fila inválida" if count == 1 else f"{count} filas inválidas"
+
+
 def _rejected_key(batch_id: int) -> str:
     return f"cedula-import-rejected:{batch_id}"
 
@@ -280,7 +284,7 @@ class CedulaImportExportMixin(ImportExportMixin):
         if report.blocked:
             messages.error(
                 request,
-                f"No se importó nada: el archivo tiene {report.invalid} filas inválidas. Corríjalas, o marque "
+                f"No se importó nada: el archivo tiene {_invalid_rows(report.invalid)}. Corríjalas, o marque "
                 "«Importar solo las filas válidas».",
             )
             form = self.create_import_form(request)
@@ -310,7 +314,9 @@ class CedulaImportExportMixin(ImportExportMixin):
             messages.warning(
                 request,
                 format_html(
-                    '{} filas rechazadas: <a class="underline" href="{}">descargar el CSV</a>.', report.invalid, url
+                    '{}: <a class="underline" href="{}">descargar el CSV</a>.',
+                    "1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas",
+                    url,
                 ),
             )
 

@@ -81,7 +81,12 @@ def test_an_operator_imports_a_csv_watches_the_dashboard_and_retries_a_failed_ro
     failed.refresh_from_db()
     assert failed.next_attempt_at is not None
     # Queued again, it reads as queued everywhere: its badge, and the dashboard's cards (Error 0, En cola 4).
-    assert work.locator(f'#result_list tr:has(input.action-select[value="{failed.pk}"])').inner_text().upper().count("EN COLA")
+    assert (
+        work.locator(f'#result_list tr:has(input.action-select[value="{failed.pk}"])')
+        .inner_text()
+        .upper()
+        .count("EN COLA")
+    )
     dashboard.evaluate(f"htmx.ajax('GET', '{fragment}', {{target: '#cedula-dashboard', swap: 'innerHTML'}})")
     dashboard.wait_for_function("document.querySelector('[data-testid=count-queued]').innerText.trim() === '4'")
     assert _count(dashboard, "error") == "0"
