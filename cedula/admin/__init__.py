@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from cedula.admin import cedula_info, django_q, import_batch, lookup_attempt  # noqa: F401
+from cedula.admin import cedula_change, cedula_info, django_q, import_batch, lookup_attempt  # noqa: F401
 
 # Django's generic "Sitio administrativo" / "Administración de Django" headings, named for what this is.
 admin.site.site_header = "Consola de cédulas"

@@ -25,12 +25,22 @@ from unfold.widgets import UnfoldAdminTextInputWidget
 
 from cedula import display as screen
 from cedula import services
+from cedula.admin.cedula_change import KIND_COLORS, change_summary_html
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter, QueueFilter, active_filter_chips
+from cedula.admin.filters import (
+    ChangedAtLastCheckFilter,
+    DepartamentoFilter,
+    LocalRangeDateTimeFilter,
+    QueueFilter,
+    active_filter_chips,
+)
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
-from cedula.models import CedulaInfo, LookupAttempt
+from cedula.admin.readonly import ReadOnlyAdminMixin
+from cedula.models import CedulaChange, CedulaInfo, LookupAttempt
 from cedula.normalize import normalize_cedula
+from cedula.registry.parser import RESULT_FIELDS
+from cedula.services import revalidation
 
 STATE_COLORS = {state.key: state.color for state in screen.STATES.values()}
 # A search term ending in one of these asks for every cedula that starts with its digits.
@@ -68,7 +78,7 @@ def state_label(state: screen.StateDisplay) -> SafeString:
     return render_to_string("unfold/helpers/label.html", {"type": state.color, "text": state.label})
 
 
-class LookupAttemptInline(TabularInline):
+class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = LookupAttempt
     fields = ["started_at_local", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
@@ -79,15 +89,33 @@ class LookupAttemptInline(TabularInline):
     show_change_link = True
     verbose_name_plural = "historial de consultas"
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @display(description="inicio")
     def started_at_local(self, obj: LookupAttempt) -> str:
         return screen.format_staff_time(obj.started_at)
+
+
+class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
+    model = CedulaChange
+    fk_name = "cedula"
+    fields = ["changed_at", "kind_badge", "summary", "attempt"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    extra = 0
+    per_page = 10
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "historial de cambios"
+
+    @display(description="tipo")
+    def kind_badge(self, obj: CedulaChange) -> SafeString:
+        # An inline's read-only cell prints a (value, label) tuple raw: the label is rendered here instead.
+        return render_to_string(
+            "unfold/helpers/label.html", {"type": KIND_COLORS.get(obj.kind, "default"), "text": obj.get_kind_display()}
+        )
+
+    @display(description="qué cambió")
+    def summary(self, obj: CedulaChange) -> str:
+        return change_summary_html(obj)
 
 
 class PauseForm(BaseDialogForm):
@@ -134,7 +162,7 @@ def snapshot_html(snapshot: str, *, taken_at: Any) -> SafeString:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
+class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
         "cedula_grouped",
         "status_badge",
@@ -152,6 +180,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         ("import_batch", RelatedDropdownFilter),
         DepartamentoFilter,
         ("last_checked", LocalRangeDateTimeFilter),
+        ChangedAtLastCheckFilter,
     ]
     list_filter_submit = True
     list_display_links = ["cedula_grouped"]
@@ -166,28 +195,14 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_before_template = "admin/cedula/breaker_banner.html"
-    actions = ["queue_now", "retry_failed", "reset_pending"]
+    actions = ["queue_now", "retry_failed", "reset_pending", "revalidate"]
     actions_row = ["lookup_now"]
     actions_detail = ["lookup_now"]
     actions_list = ["pause_lookups", "resume_lookups"]
-    inlines = [LookupAttemptInline]
+    inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula_grouped", "state", "last_answer", "source", "priority", "import_batch", "user"]}),
-        (
-            "Lugar de votación / novedad",
-            {
-                "fields": [
-                    "departamento",
-                    "municipio",
-                    "puesto",
-                    "direccion",
-                    "mesa",
-                    "novedad",
-                    "resolucion",
-                    "fecha_novedad",
-                ]
-            },
-        ),
+        ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
         (
             "Consultas",
             {
@@ -212,16 +227,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         "last_failure_snapshot",
     ]
 
-    # --- permissions: rows change only through services (actions), never through the form ---------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- permissions: rows change only through services (actions), never through the form (ReadOnlyAdminMixin) -----
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")
@@ -327,6 +333,18 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         count = services.cedulas_reset(ids=queryset.values_list("pk", flat=True))
         self.message_user(
             request, f"{_cedulas(count)} {'reiniciada' if count == 1 else 'reiniciadas'} y en cola.", messages.SUCCESS
+        )
+
+    @action(description="Revalidar", permissions=["queue"])
+    def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = revalidation.cedulas_revalidate(
+            ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
+        )
+        self.message_user(
+            request,
+            f"{count} cédulas en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola "
+            "no se tocan).",
+            messages.SUCCESS,
         )
 
     # --- row / detail action -----------------------------------------------------------------------------------------

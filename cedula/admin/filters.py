@@ -125,3 +125,18 @@ def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params
         if day:
             parts.append(f"{word} {day}{' ' + time if time else ''}")
     return label, " ".join(parts) or "—"
+
+
+class ChangedAtLastCheckFilter(DropdownFilter):
+    """Rows whose last final answer differed from the one before (read from the partial cedula_changed_idx)."""
+
+    title = "cambió en la última consulta"
+    parameter_name = "changed_at_last_check"
+
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return [("1", "Sí")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "1":
+            return queryset.filter(changed_at_last_check=True)
+        return queryset

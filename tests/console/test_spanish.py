@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.models import Failure, Schedule, Success
 
-from cedula.models import Status
+from cedula.models import CedulaChange, Status
 from ops.compile_messages import compile_all
 from tests.console.test_permissions import PAGES
 
@@ -97,7 +97,11 @@ def every_kind_of_row(cedula_factory, attempt_factory, batch_factory, admin_user
             result="ok" if success else "Traceback: boom",
         )
     Schedule.objects.create(name="reaper", func="cedula.tasks.reap", schedule_type=Schedule.MINUTES, minutes=1)
-    return {"cedula": info, "attempt": attempt, "batch": batch}
+    change = CedulaChange.objects.create(
+        cedula=info, changed_at=attempt.started_at, attempt=attempt, import_batch=batch, kind="place",
+        old_status="active", new_status="active", old_values={"mesa": "001"}, new_values={"mesa": "002"},
+    )  # fmt: skip
+    return {"cedula": info, "attempt": attempt, "batch": batch, "change": change}
 
 
 @pytest.mark.parametrize(("page", "obj"), PAGES)

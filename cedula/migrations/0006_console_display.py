@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cedula', '0004_ticket_created_by'),
+        ('cedula', '0005_freshness'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
