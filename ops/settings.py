@@ -74,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ops.accounts.context_processors.public_contacts",
             ],
         },
     },
@@ -215,6 +216,9 @@ CAPTCHA_TIMEOUT_S = env.float("CAPTCHA_TIMEOUT_S", default=45.0)
 REFRESH_MAX_PER_HOUR = env.int("REFRESH_MAX_PER_HOUR", default=1)
 REFRESH_MAX_PER_DAY = env.int("REFRESH_MAX_PER_DAY", default=5)
 REGISTRATION_MAX_PER_IP_PER_HOUR = env.int("REGISTRATION_MAX_PER_IP_PER_HOUR", default=10)
+# Named on the public pages: where a person writes to fix their cedula, and where to ask about a cancelled one.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="soporte@example.org")
+REGISTRADURIA_HELP_URL = env.str("REGISTRADURIA_HELP_URL", default="https://www.registraduria.gov.co/")
 
 # --- Freshness: scheduled re-validation (docs/revalidation.md) -----------------------------------------------------
 # Rows whose last final answer is older than this many days are looked up again; 0 turns the scheduled job off.
