@@ -46,7 +46,7 @@ STATE_COLORS = {state.key: state.color for state in screen.STATES.values()}
 # A search term ending in one of these asks for every cedula that starts with its digits.
 PREFIX_MARKERS = ("*", "…", "...")
 PREFIX_MIN_DIGITS = 4
-SEARCH_HELP = "Cédula exacta (1.234.567) o su comienzo seguido de * (7654*, al menos 4 dígitos)"
+SEARCH_HELP = "Cédula (1.234.567) o inicio y * (7654*)"  # a prefix needs at least 4 digits
 
 
 def parse_search(term: str) -> tuple[str, str] | None:
@@ -152,8 +152,8 @@ def snapshot_html(snapshot: str, *, taken_at: Any) -> SafeString:
         '<div class="text-xs mb-2">Tomada el {}</div>'
         '<details class="text-xs"><summary class="cursor-pointer text-primary-600 mb-2">Ver la captura completa'
         " ({} caracteres)</summary>"
-        '<pre class="overflow-auto text-xs whitespace-pre-wrap break-all">{}</pre></details>'
-        '<pre class="max-h-48 overflow-hidden text-xs whitespace-pre-wrap break-all">{}</pre>',
+        '<pre class="cc-snapshot">{}</pre></details>'
+        '<pre class="cc-snapshot-preview">{}</pre>',
         screen.format_staff_time(taken_at),
         len(snapshot),
         snapshot,

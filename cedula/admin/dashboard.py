@@ -116,7 +116,7 @@ def breaker_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
     }
 
 
-def message_html(text: str, *, preview: int = 90) -> str:
+def message_html(text: str, *, preview: int = 60) -> str:
     """A failure message that fits a table cell: cut at a word, the whole text one click away."""
     if len(text) <= preview:
         return format_html('<span class="cc-msg">{}</span>', text)
