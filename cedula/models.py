@@ -183,7 +183,8 @@ class CedulaInfo(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.cedula
+        # Grouped as people write it (1.098.765.432): titles and links show this; storage and search stay digits.
+        return f"{int(self.cedula):,}".replace(",", ".") if self.cedula.isdigit() else self.cedula
 
     @property
     def is_queued(self) -> bool:

@@ -51,3 +51,11 @@ def test_the_account_created_message_goes_once_the_result_arrives(live_server, p
 
     expect(phone.locator("[data-panel=active]")).to_be_visible(timeout=POLL_WAIT_MS)
     expect(welcome).to_have_count(0)
+
+
+@pytest.mark.django_db
+def test_the_public_pages_show_the_cedula_grouped(client, person):
+    client.force_login(person)
+
+    for path in ("/", "/perfil/"):
+        assert "52.123.456" in client.get(path).content.decode()
