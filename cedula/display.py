@@ -62,7 +62,9 @@ def row_state(row: _Row) -> StateDisplay:
 def state_counts(*, by_status: dict[str, int], queued_by_status: dict[str, int]) -> dict[str, int]:
     """Dashboard cards from two cheap reads: rows per status, and queued rows per status. A queued row counts as
     "queued" only, never also under its last answer: the cards add up to the total."""
-    counts = {status: by_status.get(status, 0) - queued_by_status.get(status, 0) for status in IDLE_STATES}
+    counts: dict[str, int] = {
+        str(status): by_status.get(status, 0) - queued_by_status.get(status, 0) for status in IDLE_STATES
+    }
     counts["queued"] = sum(queued_by_status.values())
     return counts
 

@@ -110,7 +110,8 @@ class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
     def kind_badge(self, obj: CedulaChange) -> SafeString:
         # An inline's read-only cell prints a (value, label) tuple raw: the label is rendered here instead.
         return render_to_string(
-            "unfold/helpers/label.html", {"type": KIND_COLORS.get(obj.kind, "default"), "text": obj.get_kind_display()}
+            "unfold/helpers/label.html",
+            {"type": dict(KIND_COLORS).get(CedulaChange.Kind(obj.kind), "default"), "text": obj.get_kind_display()},
         )
 
     @display(description="qué cambió")

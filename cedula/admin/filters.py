@@ -105,7 +105,9 @@ def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params
     for spec in model_admin.list_filter:
         if isinstance(spec, type) and getattr(spec, "parameter_name", None) == name and name in params:
             value = params[name]
-            return str(spec.title), dict(QUEUE_CHOICES).get(value, value) if spec is QueueFilter else value
+            return str(getattr(spec, "title", name)), dict(QUEUE_CHOICES).get(
+                value, value
+            ) if spec is QueueFilter else value
     try:
         field = model_admin.model._meta.get_field(name)
     except FieldDoesNotExist:
