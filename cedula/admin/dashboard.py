@@ -43,12 +43,13 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         return {"console_allowed": False}
     now = timezone.now()
     changelist = reverse("admin:cedula_cedulainfo_changelist")
-    counts = display.state_counts(
-        by_status=selectors.status_counts(), queued_by_status=selectors.queued_status_counts()
-    )
     series = selectors.hourly_outcomes(hours=48, now=now)
     breaker = breaker_view(now=now)
     worker = selectors.worker_health(now=now)
+    queue = selectors.queue_counts(now=now)
+    counts = display.state_counts(
+        by_status=selectors.status_counts(), queued_by_status=selectors.queued_status_counts(queued_total=queue.total)
+    )
     return {
         "console_allowed": True,
         "generated_at": now,
@@ -65,7 +66,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             if state != Status.PENDING or counts[state]
         ],
         "total": sum(counts.values()),
-        "queue": selectors.queue_counts(now=now),
+        "queue": queue,
         "throughput_chart": json.dumps(_throughput_chart(series)),
         "throughput_options": json.dumps(_stacked_options()),
         "error_rate_chart": json.dumps(_error_rate_chart(series)),

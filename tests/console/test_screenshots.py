@@ -62,6 +62,12 @@ def _demo_rows(admin_user) -> dict[str, int]:
             message=long_message, attempt=n + 1, snapshot="<html><body><form>***3434</form>" + "<p>texto</p>" * 80,
         )  # fmt: skip
     LookupAttempt.objects.create(cedula=rows[0], started_at=now - dt.timedelta(minutes=2), outcome="active")
+    from django_q.models import Failure
+
+    Failure.objects.create(
+        id="b" * 32, name="lookup-next", func="cedula.tasks.lookup_next", started=now - dt.timedelta(seconds=95),
+        stopped=now, success=False, result="Traceback (most recent call last): TimeoutError: navegador sin respuesta",
+    )  # fmt: skip
     return {"error_row": rows[4].pk, "batch": batch.pk}
 
 
