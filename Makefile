@@ -9,7 +9,7 @@ CHROMIUM_STAMP := var/.chromium
 HEADLESS_SHELL := /usr/lib/chromium/chromium-headless-shell
 PYTEST_ARGS ?=
 
-.PHONY: run test install chromium migrate lint typecheck bench clean
+.PHONY: run test install chromium migrate lint typecheck bench clean messages
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -20,7 +20,11 @@ $(STAMP): $(VENV)/bin/python requirements/base.txt requirements/dev.txt requirem
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $(STAMP)
 
-install: $(STAMP) chromium
+install: $(STAMP) chromium messages
+
+# The Spanish catalogue (locale/) compiled with Python: no GNU gettext on the machine is needed.
+messages: $(STAMP)
+	@$(PY) -m ops.compile_messages
 
 # A Chromium for Playwright, in order of preference: PLAYWRIGHT_CHROMIUM_EXECUTABLE; Debian's headless shell (what
 # Playwright itself runs headless, about twice as fast per lookup as the full browser); as root, apt-get installs it

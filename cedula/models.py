@@ -17,6 +17,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
+
+# The console's one date-time format (cedula/display.py shows the same): Bogotá time, with seconds.
+_STAFF_DATETIME = "%d/%m/%Y %H:%M:%S"
 
 
 class Status(models.TextChoices):
@@ -62,7 +66,12 @@ class ErrorKind(models.TextChoices):
 
 class ImportBatch(models.Model):
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_batches"
+        settings.AUTH_USER_MODEL,
+        verbose_name="creada por",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_batches",
     )
     created_at = models.DateTimeField("creada", auto_now_add=True, db_index=True)
     file_name = models.CharField("archivo", max_length=255)
@@ -84,7 +93,7 @@ class ImportBatch(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+        return f"{self.file_name} ({timezone.localtime(self.created_at):{_STAFF_DATETIME}})"
 
     @property
     def is_paused(self) -> bool:
@@ -121,13 +130,23 @@ class BatchEvent(models.Model):
 class CedulaInfo(models.Model):
     cedula = models.CharField("cédula", max_length=10, unique=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="cedula_info"
+        settings.AUTH_USER_MODEL,
+        verbose_name="usuario",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cedula_info",
     )
     status = models.CharField("estado", max_length=16, choices=Status.choices, default=Status.PENDING)
     source = models.CharField("origen", max_length=16, choices=Source.choices, default=Source.ADMIN)
     priority = models.PositiveSmallIntegerField("prioridad", choices=Priority.choices, default=Priority.BULK)
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="cedulas"
+        ImportBatch,
+        verbose_name="importación",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cedulas",
     )
 
     departamento = models.CharField(max_length=100, blank=True)
@@ -178,6 +197,17 @@ class CedulaInfo(models.Model):
                 condition=Q(next_attempt_at__isnull=False, claimed_at__isnull=True),
             ),
             models.Index(fields=["claimed_at"], name="cedula_claimed_idx", condition=Q(claimed_at__isnull=False)),
+            # The dashboard's cards count a queued row as queued, not under its last answer: queued rows per
+            # status, read from an index holding only the waiting rows.
+            models.Index(
+                fields=["status"], name="cedula_waiting_status_idx", condition=Q(next_attempt_at__isnull=False)
+            ),
+            # Rows waiting for a retry (an attempt of this cycle failed), due or not: few, so a tiny index.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="cedula_retry_idx",
+                condition=Q(next_attempt_at__isnull=False, claimed_at__isnull=True, attempts__gt=0),
+            ),
             models.Index(fields=["status", "-updated_at"], name="cedula_status_idx"),
             # Narrow: the dashboard's per-status counts read only this.
             models.Index(fields=["status"], name="cedula_status_only_idx"),
@@ -211,7 +241,8 @@ class CedulaInfo(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.cedula
+        # Grouped as people write it (1.098.765.432): titles and links show this; storage and search stay digits.
+        return f"{int(self.cedula):,}".replace(",", ".") if self.cedula.isdigit() else self.cedula
 
     @property
     def is_queued(self) -> bool:
@@ -227,7 +258,9 @@ class LookupAttempt(models.Model):
         NOT_FOUND = "not_found", "No encontrada"
         ERROR = "error", "Error"
 
-    cedula = models.ForeignKey(CedulaInfo, on_delete=models.CASCADE, related_name="lookup_attempts")
+    cedula = models.ForeignKey(
+        CedulaInfo, verbose_name="cédula", on_delete=models.CASCADE, related_name="lookup_attempts"
+    )
     started_at = models.DateTimeField("inicio", db_index=True)
     duration_ms = models.PositiveIntegerField("duración (ms)", default=0)
     outcome = models.CharField("resultado", max_length=16, choices=Outcome.choices)
@@ -252,7 +285,7 @@ class LookupAttempt(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.outcome} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.get_outcome_display()} · {timezone.localtime(self.started_at):{_STAFF_DATETIME}}"
 
 
 class CedulaChange(models.Model):

@@ -127,21 +127,49 @@ def status_counts() -> dict[str, int]:
     return counts
 
 
+def queued_status_counts(*, queued_total: int) -> dict[str, int]:
+    """Queued rows (waiting or held by a worker) per status column: what the dashboard moves from a status's card
+    to "En cola". `queued_total` is QueueCounts.total. The rows of every status but `pending` are counted from
+    short ranges of cedula_waiting_status_idx (a partial index of the waiting rows) and of the tiny claimed index;
+    pending rows, most of a large backlog, are the rest - never read one by one."""
+    others = [s for s in Status.values if s != Status.PENDING]
+    waiting = CedulaInfo.objects.order_by().filter(next_attempt_at__isnull=False, status__in=others)
+    # Held rows are a handful (LOOKUP_DISPATCH_DEPTH): read them off cedula_claimed_idx and count here. A GROUP BY
+    # status would make SQLite scan the whole status index instead.
+    claimed = CedulaInfo.objects.order_by().filter(claimed_at__isnull=False)
+    counts: dict[str, int] = {}
+    for status, n in waiting.values_list("status").annotate(n=Count("pk")):
+        counts[status] = counts.get(status, 0) + n
+    for status in claimed.values_list("status", flat=True)[:10_000]:
+        if status != Status.PENDING:
+            counts[status] = counts.get(status, 0) + 1
+    counts[Status.PENDING] = max(0, queued_total - sum(counts.values()))
+    return counts
+
+
 @dataclass(frozen=True)
 class QueueCounts:
-    due_now: int
+    due_now: int  # waiting and due: taken as soon as the throttle and the breaker allow
     in_flight: int
-    scheduled: int  # waiting for a retry backoff (or a future start)
+    scheduled: int  # waiting for a later time (a retry backoff, or a future start)
+    retries: int = 0  # waiting (due or not) after an attempt of this cycle failed
+
+    @property
+    def total(self) -> int:
+        return self.due_now + self.in_flight + self.scheduled
 
 
 def queue_counts(*, now: dt.datetime | None = None) -> QueueCounts:
-    # Both partial indexes (cedula_due_idx, cedula_claimed_idx) hold only queued rows: these stay cheap.
+    # The partial indexes (cedula_due_idx, cedula_claimed_idx, cedula_retry_idx) hold only queued rows: cheap.
     now = now or timezone.now()
     waiting = CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
     return QueueCounts(
         due_now=waiting.filter(next_attempt_at__lte=now).count(),
         in_flight=CedulaInfo.objects.filter(claimed_at__isnull=False).count(),
         scheduled=waiting.filter(next_attempt_at__gt=now).count(),
+        retries=CedulaInfo.objects.filter(
+            next_attempt_at__isnull=False, claimed_at__isnull=True, attempts__gt=0
+        ).count(),
     )
 
 
@@ -230,24 +258,31 @@ def worker_health(*, now: dt.datetime | None = None) -> WorkerHealth:
     )
 
 
-def recent_lookup_failures(*, limit: int = 10) -> list[dict[str, Any]]:
-    """The latest failed attempts, newest first, with the cedula masked (this list is shown on screen)."""
+def recent_lookup_failures(*, limit: int = 10, scan: int = 200) -> list[dict[str, Any]]:
+    """The cedulas that failed most recently, newest first, each once with its failed attempts among the latest
+    `scan` failures (bounded read off attempt_outcome_idx). The cedula is masked: this list is shown on screen."""
     rows = (
         LookupAttempt.objects.filter(outcome=LookupAttempt.Outcome.ERROR)
         .order_by("-started_at")
-        .values("id", "started_at", "error_kind", "message", "cedula_id", "cedula__cedula")[:limit]
+        .values("id", "started_at", "error_kind", "message", "cedula_id", "cedula__cedula")[:scan]
     )
-    return [
-        {
-            "id": r["id"],
-            "started_at": r["started_at"],
-            "cedula_id": r["cedula_id"],
-            "cedula": mask_cedula(r["cedula__cedula"]),
-            "error_kind": r["error_kind"],
-            "message": scrub_text(r["message"])[:200],
-        }
-        for r in rows
-    ]
+    by_cedula: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        seen = by_cedula.get(r["cedula_id"])
+        if seen is not None:
+            seen["failures"] += 1
+            continue
+        if len(by_cedula) < limit:
+            by_cedula[r["cedula_id"]] = {
+                "id": r["id"],
+                "started_at": r["started_at"],
+                "cedula_id": r["cedula_id"],
+                "cedula": mask_cedula(r["cedula__cedula"]),
+                "error_kind": r["error_kind"],
+                "message": scrub_text(r["message"]),
+                "failures": 1,
+            }
+    return list(by_cedula.values())
 
 
 @dataclass(frozen=True)
@@ -263,8 +298,9 @@ class BatchProgress:
         return self.total - self.outstanding
 
     @property
-    def percent(self) -> int:
-        return int(100 * self.done / self.total) if self.total else 100
+    def percent(self) -> int | None:
+        # None for a batch without rows of its own (every row was already known): there is nothing to be done.
+        return int(100 * self.done / self.total) if self.total else None
 
 
 def import_batch_progress(*, limit: int = 5, ids: list[int] | None = None) -> list[BatchProgress]:

@@ -82,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "ops.accounts.context_processors.public_contacts",
             ],
         },
     },
@@ -130,7 +131,13 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 # --- Locale ---------------------------------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es-co")
-LANGUAGES = [("es", "Español"), ("en", "English")]
+# Spanish only: the console and the public site have no English text, so a browser asking for English must not get
+# half-translated pages (LocaleMiddleware would pick "en" from Accept-Language).
+LANGUAGES = [("es", "Español")]
+# Spanish for Unfold and Django-Q2, which ship none (compiled by `python -m ops.compile_messages`, no gettext needed).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# One short date-time format for staff, in TIME_ZONE, with seconds: 01/12/2026 16:49:02.
+FORMAT_MODULE_PATH = ["ops.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="America/Bogota")
 USE_I18N = True
 USE_TZ = True
@@ -227,6 +234,9 @@ CAPTCHA_TIMEOUT_S = env.float("CAPTCHA_TIMEOUT_S", default=45.0)
 REFRESH_MAX_PER_HOUR = env.int("REFRESH_MAX_PER_HOUR", default=1)
 REFRESH_MAX_PER_DAY = env.int("REFRESH_MAX_PER_DAY", default=5)
 REGISTRATION_MAX_PER_IP_PER_HOUR = env.int("REGISTRATION_MAX_PER_IP_PER_HOUR", default=10)
+# Named on the public pages: where a person writes to fix their cedula, and where to ask about a cancelled one.
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="soporte@example.org")
+REGISTRADURIA_HELP_URL = env.str("REGISTRADURIA_HELP_URL", default="https://www.registraduria.gov.co/")
 
 # --- Freshness: scheduled re-validation (docs/revalidation.md) -----------------------------------------------------
 # Rows whose last final answer is older than this many days are looked up again; 0 turns the scheduled job off.
@@ -259,7 +269,7 @@ Q_CLUSTER = {
     "ack_failures": True,
     "save_limit": 5000,
     "poll": 0.2,
-    "label": "Django Q",
+    "label": "Trabajador (Django-Q2)",
 }
 if Q_REDIS_URL:
     Q_CLUSTER["redis"] = Q_REDIS_URL

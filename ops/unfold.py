@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -11,9 +12,12 @@ UNFOLD = {
     "SITE_SYMBOL": "badge",
     "SHOW_HISTORY": True,
     "DASHBOARD_CALLBACK": "cedula.admin.dashboard.dashboard_callback",
+    # Layout rules beyond the classes Unfold's prebuilt stylesheet holds (cedula/static/cedula/console.css).
+    "STYLES": [lambda request: static("cedula/console.css")],
     "SIDEBAR": {
         "show_search": True,
-        "show_all_applications": True,
+        # Every page the console has is in the navigation below, in Spanish; the generic list would repeat them.
+        "show_all_applications": False,
         "navigation": [
             {
                 "title": _("Operación"),
@@ -39,6 +43,28 @@ UNFOLD = {
                         "icon": "upload_file",
                         "link": reverse_lazy("admin:cedula_importbatch_changelist"),
                     },
+                    # Django-Q2, the worker's own record of its tasks.
+                    {
+                        "title": _("Tareas fallidas"),
+                        "icon": "report",
+                        "link": reverse_lazy("admin:django_q_failure_changelist"),
+                    },
+                    {
+                        "title": _("Tareas exitosas"),
+                        "icon": "task_alt",
+                        "link": reverse_lazy("admin:django_q_success_changelist"),
+                    },
+                    {
+                        "title": _("Tareas programadas"),
+                        "icon": "event_repeat",
+                        "link": reverse_lazy("admin:django_q_schedule_changelist"),
+                    },
+                    {
+                        "title": _("Tareas en cola"),
+                        "icon": "pending_actions",
+                        "link": lambda request: _ormq_url(),
+                        "permission": lambda request: _ormq_url() != "",
+                    },
                 ],
             },
             {
@@ -51,3 +77,13 @@ UNFOLD = {
         ],
     },
 }
+
+
+def _ormq_url() -> str:
+    # With the Redis broker the queued tasks live in Redis and Django-Q2 registers no queue page.
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("admin:django_q_ormq_changelist")
+    except NoReverseMatch:
+        return ""

@@ -12,38 +12,76 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
 from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
+from unfold.widgets import UnfoldAdminTextInputWidget
 
+from cedula import display as screen
 from cedula import services
 from cedula.admin.cedula_change import KIND_COLORS, change_summary_html
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import ChangedAtLastCheckFilter, DepartamentoFilter, LocalRangeDateTimeFilter
+from cedula.admin.filters import (
+    ChangedAtLastCheckFilter,
+    DepartamentoFilter,
+    LocalRangeDateTimeFilter,
+    QueueFilter,
+    active_filter_chips,
+)
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
-from cedula.models import CedulaChange, CedulaInfo, LookupAttempt, Status
+from cedula.models import CedulaChange, CedulaInfo, LookupAttempt
 from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
 
 logger = structlog.get_logger(__name__)
 
-STATUS_COLORS = {
-    Status.PENDING: "info",
-    Status.ACTIVE: "success",
-    Status.CANCELLED: "warning",
-    Status.NOT_FOUND: "default",
-    Status.ERROR: "danger",
-    Status.WITHDRAWN: "default",
-}
+
+STATE_COLORS = {state.key: state.color for state in screen.STATES.values()}
+# A search term ending in one of these asks for every cedula that starts with its digits.
+PREFIX_MARKERS = ("*", "…", "...")
+PREFIX_MIN_DIGITS = 4
+SEARCH_HELP = "Cédula (1.234.567) o inicio y * (7654*)"  # a prefix needs at least 4 digits
+
+
+def parse_search(term: str) -> tuple[str, str] | None:
+    """("exact", digits) or ("prefix", digits) for a search term; None when it cannot match any cedula.
+
+    A prefix is the first digits of the number as written, without leading zeros (cedulas are stored without them):
+    "7654*" finds 7654, 76540, 7654321 and 1.076.540.000 does not match. Compared as text on the unique column:
+    cedula >= '7654' AND cedula < '7655' is a range read off its index whatever the lengths.
+    """
+    term = term.strip()
+    for marker in PREFIX_MARKERS:
+        if term.endswith(marker):
+            digits = "".join(ch for ch in term[: -len(marker)] if ch.isdigit()).lstrip("0")
+            if len(digits) < PREFIX_MIN_DIGITS or len(digits) > 10:
+                return None
+            return "prefix", digits
+    try:
+        return "exact", normalize_cedula(term)
+    except ValueError:
+        return None
+
+
+def prefix_range(digits: str) -> tuple[str, str]:
+    # The next string after every "digits…": bump the last character ('9' + 1 is ':', still above every digit).
+    return digits, digits[:-1] + chr(ord(digits[-1]) + 1)
+
+
+def state_label(state: screen.StateDisplay) -> SafeString:
+    return render_to_string("unfold/helpers/label.html", {"type": state.color, "text": state.label})
+
 
 # Changelist actions that may run on every row matching the current filters and search ("todas las que coinciden
 # con el filtro"): name -> (title, what the confirmation says).
@@ -66,7 +104,7 @@ NON_FILTER_PARAMS = {"p", "o", "_changelist_filters", "_to_field", "_popup"}
 
 class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = LookupAttempt
-    fields = ["started_at", "outcome", "error_kind", "message", "duration_ms", "attempt"]
+    fields = ["started_at_local", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
     ordering = ["-started_at"]
     extra = 0
@@ -74,6 +112,10 @@ class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "historial de consultas"
+
+    @display(description="inicio")
+    def started_at_local(self, obj: LookupAttempt) -> str:
+        return screen.format_staff_time(obj.started_at)
 
 
 class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
@@ -88,9 +130,13 @@ class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
     show_change_link = True
     verbose_name_plural = "historial de cambios"
 
-    @display(description="tipo", label=KIND_COLORS)
-    def kind_badge(self, obj: CedulaChange) -> tuple[str, str]:
-        return obj.kind, obj.get_kind_display()
+    @display(description="tipo")
+    def kind_badge(self, obj: CedulaChange) -> SafeString:
+        # An inline's read-only cell prints a (value, label) tuple raw: the label is rendered here instead.
+        return render_to_string(
+            "unfold/helpers/label.html",
+            {"type": dict(KIND_COLORS).get(CedulaChange.Kind(obj.kind), "default"), "text": obj.get_kind_display()},
+        )
 
     @display(description="qué cambió")
     def summary(self, obj: CedulaChange) -> str:
@@ -98,7 +144,8 @@ class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
 
 
 class PauseForm(BaseDialogForm):
-    reason = forms.CharField(label="Motivo", max_length=255, required=False)
+    # Unfold's own widget: Django's plain TextInput has no border or background inside Unfold's dialog.
+    reason = forms.CharField(label="Motivo", max_length=255, required=False, widget=UnfoldAdminTextInputWidget)
 
 
 class ConfirmForm(BaseDialogForm):
@@ -112,12 +159,31 @@ def _done(request: HttpRequest, url: str) -> HttpResponse:
     return HttpResponseRedirect(url)
 
 
-def _back_url(request: HttpRequest) -> str:
+def _back_url(request: HttpRequest, *, default: str | None = None) -> str:
     # Back to the page the dialog was opened from (the dashboard or the changelist), never to another site.
-    current = request.headers.get("HX-Current-URL", "")
+    current = request.headers.get("HX-Current-URL", "") or request.headers.get("Referer", "")
     if current and url_has_allowed_host_and_scheme(current, allowed_hosts={request.get_host()}):
         return current
-    return reverse("admin:cedula_cedulainfo_changelist")
+    return default or reverse("admin:cedula_cedulainfo_changelist")
+
+
+def _cedulas(count: int) -> str:
+    return "1 cédula" if count == 1 else f"{count} cédulas"
+
+
+def snapshot_html(snapshot: str, *, taken_at: Any) -> SafeString:
+    """A redacted snapshot as text: the first lines, and the whole of it one click away (never rendered as HTML)."""
+    return format_html(
+        '<div class="text-xs mb-2">Tomada el {}</div>'
+        '<details class="text-xs"><summary class="cursor-pointer text-primary-600 mb-2">Ver la captura completa'
+        " ({} caracteres)</summary>"
+        '<pre class="cc-snapshot">{}</pre></details>'
+        '<pre class="cc-snapshot-preview">{}</pre>',
+        screen.format_staff_time(taken_at),
+        len(snapshot),
+        snapshot,
+        snapshot[:1500],
+    )
 
 
 def _describe_filters(changelist: Any) -> str:
@@ -138,7 +204,7 @@ def _describe_filters(changelist: Any) -> str:
 @admin.register(CedulaInfo)
 class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
-        "cedula",
+        "cedula_grouped",
         "status_badge",
         "departamento",
         "municipio",
@@ -147,6 +213,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         "error_kind_badge",
     ]
     list_filter = [
+        QueueFilter,
         ("status", ChoicesDropdownFilter),
         ("error_kind", ChoicesDropdownFilter),
         ("source", ChoicesDropdownFilter),
@@ -156,8 +223,9 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         ChangedAtLastCheckFilter,
     ]
     list_filter_submit = True
+    list_display_links = ["cedula_grouped"]
     search_fields = ["cedula"]
-    search_help_text = "Cédula en cualquier formato: 1.234.567, 1,234,567, 0001234567, CC 1234567."
+    search_help_text = SEARCH_HELP
     # Newest first by primary key: every single-column index ends in the rowid, so any one filter reads its first
     # page straight off the index. Sorting is offered only on indexed columns.
     ordering = ["-id"]
@@ -173,7 +241,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     actions_list = ["pause_lookups", "resume_lookups"]
     inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
-        (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
+        (None, {"fields": ["cedula_grouped", "state", "last_answer", "source", "priority", "import_batch", "user"]}),
         ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
         (
             "Consultas",
@@ -192,7 +260,12 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         ),
         ("Captura de la última falla (redactada)", {"fields": ["last_failure_snapshot"]}),
     ]
-    readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
+    readonly_fields = [f.name for f in CedulaInfo._meta.fields] + [
+        "cedula_grouped",
+        "state",
+        "last_answer",
+        "last_failure_snapshot",
+    ]
 
     # --- permissions: rows change only through services (actions), never through the form (ReadOnlyAdminMixin) -----
 
@@ -202,15 +275,40 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     def has_pause_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.pause_lookups")
 
+    # Only the switch that applies is offered: "Pausar" while running, "Reanudar" while paused.
+    def has_pause_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_pause_permission(request) and not breaker_view()["paused"]
+
+    def has_resume_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_pause_permission(request) and bool(breaker_view()["paused"])
+
     # --- list -------------------------------------------------------------------------------------------------------
 
-    @display(description="estado", ordering="status", label=STATUS_COLORS)
+    @display(description="cédula", ordering="cedula")
+    def cedula_grouped(self, obj: CedulaInfo) -> str:
+        return screen.format_cedula(obj.cedula)
+
+    @display(description="estado", ordering="status", label=STATE_COLORS)
     def status_badge(self, obj: CedulaInfo) -> tuple[str, str]:
-        return obj.status, obj.get_status_display()
+        state = screen.row_state(obj)
+        return state.key, state.label
+
+    @display(description="estado")
+    def state(self, obj: CedulaInfo) -> SafeString:
+        return state_label(screen.row_state(obj))
+
+    @display(description="último resultado")
+    def last_answer(self, obj: CedulaInfo) -> str:
+        # The state may read "En cola"; what the registry last said stays visible here.
+        return obj.get_status_display() if obj.last_checked else "—"
 
     @display(description="tipo de error", label="danger")
     def error_kind_badge(self, obj: CedulaInfo) -> str:
-        return obj.get_error_kind_display() if obj.error_kind else ""
+        # The last failure's kind matters while the row is in error or waits for its retry; once queued afresh,
+        # an old kind beside "En cola" would read as a current error.
+        if not obj.error_kind or screen.row_state(obj).key not in ("error", "retry"):
+            return ""
+        return obj.get_error_kind_display()
 
     @display(description="captura")
     def last_failure_snapshot(self, obj: CedulaInfo) -> str:
@@ -220,23 +318,26 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         if attempt is None:
             return "—"
         # Shown as text, never rendered: it is a copy of a foreign page (digits already masked when stored).
-        return format_html(
-            '<div class="text-xs mb-2">{}</div>'
-            '<pre class="max-h-96 overflow-auto text-xs whitespace-pre-wrap">{}</pre>',
-            attempt.started_at,
-            attempt.snapshot,
-        )
+        return snapshot_html(attempt.snapshot, taken_at=attempt.started_at)
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        # One exact match on the unique column, whatever the format typed: never a LIKE scan over a million rows.
+        # One exact match, or one index range for a prefix, on the unique column: never a LIKE scan.
         if not search_term.strip():
             return queryset, False
-        try:
-            return queryset.filter(cedula=normalize_cedula(search_term)), False
-        except ValueError:
+        parsed = parse_search(search_term)
+        if parsed is None:
             return queryset.none(), False
+        kind, digits = parsed
+        if kind == "prefix":
+            low, high = prefix_range(digits)
+            return queryset.filter(cedula__gte=low, cedula__lt=high), False
+        return queryset.filter(cedula=digits), False
 
     def get_ordering(self, request: HttpRequest) -> list[str]:
+        # A prefix search reads its range off the cedula index in order: sorting it by id would read it all first.
+        parsed = parse_search(request.GET.get("q", "")) if request.GET.get("q") else None
+        if parsed and parsed[0] == "prefix":
+            return ["cedula"]
         # cedula_status_idx is (status, -updated_at): under a status filter that order comes straight off the index,
         # while "-id" would sort every row of the status. The other filters' indexes end in the rowid: "-id" is free.
         if request.GET.get("status__exact"):
@@ -259,6 +360,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             "breaker": breaker_view(),
             "filter_actions": filter_actions,
             "batch_page_url": batch_url,
+            "filter_chips": active_filter_chips(request, self),
         }
         return super().changelist_view(request, extra_context)
 
@@ -290,10 +392,13 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         self._run_set_action(request, "cancel_pending", queryset)
 
     SET_ACTION_MESSAGES = {
-        "queue_now": "{} cédulas en cola para consulta.",
-        "retry_failed": "{} cédulas con error vuelven a la cola.",
-        "reset_pending": "{} cédulas reiniciadas y en cola.",
-        "cancel_pending": "{} cédulas salen de la cola (canceladas por el operador).",
+        "queue_now": ("{} en cola para consulta.", "{} en cola para consulta."),
+        "retry_failed": ("{} con error vuelve a la cola.", "{} con error vuelven a la cola."),
+        "reset_pending": ("{} reiniciada y en cola.", "{} reiniciadas y en cola."),
+        "cancel_pending": (
+            "{} sale de la cola (cancelada por el operador).",
+            "{} salen de la cola (canceladas por el operador).",
+        ),
     }
 
     def _run_set_action(self, request: HttpRequest, name: str, queryset: QuerySet) -> int:
@@ -307,7 +412,8 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         # Who did it: the audit trail (issue 17) is wired here at merge; the query string is not logged (a search
         # may hold a full cedula).
         logger.info("cedulas_action", action=name, rows=count, user_id=request.user.pk)
-        self.message_user(request, self.SET_ACTION_MESSAGES[name].format(count), messages.SUCCESS)
+        one, many = self.SET_ACTION_MESSAGES[name]
+        self.message_user(request, (one if count == 1 else many).format(_cedulas(count)), messages.SUCCESS)
         return count
 
     def filter_action_view(self, request: HttpRequest, name: str) -> HttpResponse:
@@ -374,14 +480,16 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
-        return _done(request, reverse("admin:cedula_cedulainfo_change", args=[object_id]))
+        # From the list the dialog returns to the list (same filters and page); from the detail, to the detail.
+        detail = reverse("admin:cedula_cedulainfo_change", args=[object_id])
+        return _done(request, _back_url(request, default=detail))
 
     # --- the breaker's manual switch (changelist top and dashboard) ---------------------------------------------------
 
     @action(
         description="Pausar consultas",
         icon="pause_circle",
-        permissions=["pause"],
+        permissions=["pause_now"],
         variant=ActionVariant.WARNING,
         url_path="pause",
         dialog={
@@ -399,7 +507,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     @action(
         description="Reanudar consultas",
         icon="play_circle",
-        permissions=["pause"],
+        permissions=["resume_now"],
         url_path="resume",
         dialog={
             "title": "Reanudar las consultas",

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from cedula import selectors
+from cedula import display, selectors
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
@@ -22,6 +23,7 @@ OUTCOME_COLORS: dict[str, str] = {
     LookupAttempt.Outcome.ERROR: "#dc2626",
 }
 STATUS_ICONS: dict[str, str] = {
+    "queued": "schedule",
     Status.PENDING: "hourglass_top",
     Status.ACTIVE: "how_to_vote",
     Status.CANCELLED: "block",
@@ -42,25 +44,30 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         return {"console_allowed": False}
     now = timezone.now()
     changelist = reverse("admin:cedula_cedulainfo_changelist")
-    counts = selectors.status_counts()
     series = selectors.hourly_outcomes(hours=48, now=now)
     breaker = breaker_view(now=now)
     worker = selectors.worker_health(now=now)
+    queue = selectors.queue_counts(now=now)
+    counts = display.state_counts(
+        by_status=selectors.status_counts(), queued_by_status=selectors.queued_status_counts(queued_total=queue.total)
+    )
     return {
         "console_allowed": True,
         "generated_at": now,
+        # One card per state a row reads as (cedula/display.py): a queued row counts under "En cola" only.
         "status_cards": [
             {
-                "status": status,
-                "label": label,
-                "count": counts[status],
-                "icon": STATUS_ICONS[status],
-                "href": f"{changelist}?status__exact={status}",
+                "status": state,
+                "label": display.STATES[state].label,
+                "count": counts[state],
+                "icon": STATUS_ICONS[state],
+                "href": f"{changelist}?cola=si" if state == "queued" else f"{changelist}?status__exact={state}&cola=no",
             }
-            for status, label in Status.choices
+            for state in ["queued", *display.IDLE_STATES]
+            if state not in (Status.PENDING, Status.WITHDRAWN) or counts[state]
         ],
         "total": sum(counts.values()),
-        "queue": selectors.queue_counts(now=now),
+        "queue": queue,
         "throughput_chart": json.dumps(_throughput_chart(series)),
         "throughput_options": json.dumps(_stacked_options()),
         "error_rate_chart": json.dumps(_error_rate_chart(series)),
@@ -68,6 +75,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "lookups_48h": sum(series.totals),
         "error_threshold_pct": round(settings.ERROR_RATE_THRESHOLD * 100),
         "error_rate_now": _last_rate(series),
+        "error_rate_min_attempts": settings.ERROR_RATE_MIN_ATTEMPTS,
         "worker": worker,
         "worker_silent": worker.heartbeat_age_s is None or worker.heartbeat_age_s > settings.WORKER_SILENT_AFTER_S,
         "breaker": breaker,
@@ -112,15 +120,32 @@ def breaker_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
     }
 
 
+def message_html(text: str, *, preview: int = 60) -> str:
+    """A failure message that fits a table cell: cut at a word, the whole text one click away."""
+    if len(text) <= preview:
+        return format_html('<span class="cc-msg">{}</span>', text)
+    cut = text[:preview].rsplit(" ", 1)[0] if " " in text[:preview] else text[:preview]
+    return format_html(
+        '<details class="cc-msg"><summary title="Ver el mensaje completo">{}…</summary><div>{}</div></details>',
+        cut,
+        text,
+    )
+
+
 def _failures_table(failures: list[dict[str, Any]]) -> dict[str, Any]:
     return {
-        "headers": ["hora", "cédula", "tipo de error", "mensaje"],
+        "headers": ["última falla", "cédula", "fallas", "tipo de error", "mensaje"],
         "rows": [
             [
-                timezone.localtime(f["started_at"]).strftime("%d/%m %H:%M:%S"),
-                f["cedula"],
+                display.format_staff_time(f["started_at"]),
+                format_html(
+                    '<a class="text-primary-600 underline" href="{}">{}</a>',
+                    reverse("admin:cedula_cedulainfo_change", args=[f["cedula_id"]]),
+                    f["cedula"],
+                ),
+                f["failures"],
                 ErrorKind(f["error_kind"]).label if f["error_kind"] in ErrorKind.values else f["error_kind"],
-                f["message"],
+                message_html(f["message"]),
             ]
             for f in failures
         ],
@@ -132,9 +157,9 @@ def _worker_failures_table(failures: list[dict[str, Any]]) -> dict[str, Any]:
         "headers": ["hora", "tarea", "resultado"],
         "rows": [
             [
-                timezone.localtime(f["stopped"]).strftime("%d/%m %H:%M:%S"),
+                display.format_staff_time(f["stopped"]),
                 f["name"],
-                scrub_text(str(f["result"] or ""))[:160],
+                message_html(scrub_text(str(f["result"] or ""))),
             ]
             for f in failures
         ],
@@ -214,9 +239,17 @@ def _error_rate_options() -> dict[str, Any]:
     return options
 
 
-def _last_rate(series: selectors.HourlyOutcomes) -> float | None:
-    # The newest hour with any lookups; the current hour may be nearly empty.
-    for rate in reversed(series.error_rates):
+def _last_rate(series: selectors.HourlyOutcomes) -> dict[str, Any] | None:
+    # The newest hour with any lookups (the current hour may be nearly empty), with how many lookups it rests on:
+    # "50 %" of 2 lookups says little, and the headline must say so.
+    for hour, rate, total in zip(
+        reversed(series.hours), reversed(series.error_rates), reversed(series.totals), strict=True
+    ):
         if rate is not None:
-            return round(rate * 100, 1)
+            return {
+                "pct": round(rate * 100, 1),
+                "lookups": total,
+                "hour": timezone.localtime(hour),
+                "few": total < settings.ERROR_RATE_MIN_ATTEMPTS,
+            }
     return None

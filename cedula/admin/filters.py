@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+import re
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import EMPTY_VALUES
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from unfold.admin import ModelAdmin
@@ -47,6 +50,83 @@ class DepartamentoFilter(DropdownFilter):
         if self.value():
             return queryset.filter(departamento=self.value())
         return queryset
+
+
+QUEUE_CHOICES = [("si", "en cola o en consulta"), ("no", "fuera de la cola")]
+
+
+class QueueFilter(DropdownFilter):
+    """Queued or not, as the state column reads (cedula/display.py): the dashboard's cards link here."""
+
+    title = "cola"
+    parameter_name = "cola"
+
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return QUEUE_CHOICES
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        queued = Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
+        if self.value() == "si":
+            return queryset.filter(queued)
+        if self.value() == "no":
+            return queryset.exclude(queued)
+        return queryset
+
+
+# Query parameters that are not filters (page, ordering, Unfold's internals).
+_NOT_FILTERS = {"p", "o", "e", "_changelist_filters", "_to_field", "_popup", "_facets"}
+_PARAM_FIELD = re.compile(r"__|_from_|_to_")
+
+
+def active_filter_chips(request: HttpRequest, model_admin: ModelAdmin) -> list[dict[str, str]]:
+    """One chip per active filter (and the search), each naming what it filters and a link that removes only it.
+    An import redirects to its batch's filter: the chip says which batch the list shows."""
+    params = request.GET
+    groups: dict[str, list[str]] = {}
+    for key, value in params.items():
+        if key in _NOT_FILTERS or value in EMPTY_VALUES:
+            continue
+        groups.setdefault(_PARAM_FIELD.split(key)[0], []).append(key)
+    chips = []
+    for name, keys in groups.items():
+        described = _describe_filter(model_admin, name, keys, params)
+        if described is None:
+            continue
+        remaining = params.copy()
+        for key in keys:
+            remaining.pop(key, None)
+        chips.append({"label": described[0], "value": described[1], "remove_url": "?" + remaining.urlencode()})
+    return chips
+
+
+def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params: Any) -> tuple[str, str] | None:
+    if name == "q":
+        return "búsqueda", params["q"]
+    for spec in model_admin.list_filter:
+        if isinstance(spec, type) and getattr(spec, "parameter_name", None) == name and name in params:
+            value = params[name]
+            return str(getattr(spec, "title", name)), dict(QUEUE_CHOICES).get(
+                value, value
+            ) if spec is QueueFilter else value
+    try:
+        field = model_admin.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    label = str(getattr(field, "verbose_name", name))
+    if len(keys) == 1 and "_from_" not in keys[0] and "_to_" not in keys[0]:
+        value = params[keys[0]]
+        if getattr(field, "choices", None):
+            return label, str(dict(field.choices).get(value, value))
+        if field.is_relation and field.related_model is not None:
+            obj = field.related_model._default_manager.filter(pk=value).first()
+            return label, str(obj) if obj is not None else value
+        return label, value
+    parts = []
+    for end, word in (("from", "desde"), ("to", "hasta")):
+        day, time = params.get(f"{name}_{end}_0"), params.get(f"{name}_{end}_1")
+        if day:
+            parts.append(f"{word} {day}{' ' + time if time else ''}")
+    return label, " ".join(parts) or "—"
 
 
 class ChangedAtLastCheckFilter(DropdownFilter):

@@ -219,3 +219,10 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         stem = batch.file_name.rsplit(".", 1)[0] or f"lote-{batch.pk}"
         response["Content-Disposition"] = f'attachment; filename="{stem}-resultados.{fmt}"'
         return response
+
+    @display(description="avance de las consultas")
+    def progress(self, obj: ImportBatch) -> str:
+        batch = selectors.import_batch_progress(ids=[obj.pk])[0]
+        if batch.percent is None:
+            return "Sin cédulas nuevas: todas ya estaban en la base."
+        return f"{batch.done} de {batch.total} consultadas ({batch.percent} %)"

@@ -8,6 +8,7 @@ is parsed once, at preview; import-export's temporary storage keeps that reading
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
@@ -140,6 +141,28 @@ def _describe(parsed: ParsedFile, report: services.ImportReport) -> str:
     return f"«{report.file_name}»: {shape}, columna «{parsed.column}». Las demás columnas se ignoran."
 
 
+# The confirm form carries a random key; the temporary file's name stays in the session under it. A path in a hidden
+# field would tell the browser where the server keeps files, and a forged one would be read back.
+UPLOAD_SESSION_PREFIX = "cedula-import-upload:"
+
+
+def _remember_upload(request: HttpRequest, tmp_name: str) -> str:
+    key = secrets.token_urlsafe(16)
+    request.session[UPLOAD_SESSION_PREFIX + key] = tmp_name
+    return key
+
+
+def _recall_upload(request: HttpRequest, key: str) -> str | None:
+    if not key:
+        return None
+    name = request.session.get(UPLOAD_SESSION_PREFIX + key)
+    return name if isinstance(name, str) else None
+
+
+def _invalid_rows(count: int) -> str:
+    return "1 fila inválida" if count == 1 else f"{count} filas inválidas"
+
+
 def _rejected_key(batch_id: int) -> str:
     return f"cedula-import-rejected:{batch_id}"
 
@@ -181,7 +204,7 @@ class CedulaImportExportMixin(ImportExportMixin):
             return {}
         upload = import_form.cleaned_data["import_file"]
         return {
-            "import_file_name": upload.tmp_storage_name,
+            "import_file_name": _remember_upload(request, upload.tmp_storage_name),
             "original_file_name": upload.name,
             "resource": import_form.cleaned_data.get("resource", ""),
             "requeue_existing": import_form.cleaned_data["requeue_existing"],
@@ -240,9 +263,10 @@ class CedulaImportExportMixin(ImportExportMixin):
             messages.error(request, "La confirmación llegó incompleta: suba el archivo de nuevo.")
             return HttpResponseRedirect(import_url)
         cleaned = confirm_form.cleaned_data
-        tmp = self._tmp_storage(cleaned["import_file_name"])
+        tmp_name = _recall_upload(request, cleaned["import_file_name"])
+        tmp = self._tmp_storage(tmp_name) if tmp_name else None
         try:
-            data = tmp.read()
+            data = tmp.read() if tmp is not None else None
         except OSError:
             data = None
         if not data:
@@ -264,12 +288,14 @@ class CedulaImportExportMixin(ImportExportMixin):
         if report.blocked:
             messages.error(
                 request,
-                f"No se importó nada: el archivo tiene {report.invalid} filas inválidas. Corríjalas, o marque "
+                f"No se importó nada: el archivo tiene {_invalid_rows(report.invalid)}. Corríjalas, o marque "
                 "«Importar solo las filas válidas».",
             )
             form = self.create_import_form(request)
             return self._import_page(request, form=form, confirm_form=confirm_form, report=report, parsed=parsed)
+        assert tmp is not None  # data was read from it
         tmp.remove()
+        request.session.pop(UPLOAD_SESSION_PREFIX + cleaned["import_file_name"], None)
         post_import.send(sender=None, model=self.model)
         self._announce(request, report)
         changelist = reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
@@ -304,7 +330,9 @@ class CedulaImportExportMixin(ImportExportMixin):
             messages.warning(
                 request,
                 format_html(
-                    '{} filas rechazadas: <a class="underline" href="{}">descargar el CSV</a>.', report.invalid, url
+                    '{}: <a class="underline" href="{}">descargar el CSV</a>.',
+                    "1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas",
+                    url,
                 ),
             )
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
-from django.http import HttpRequest
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils.html import format_html
 from import_export import fields, resources
 from import_export.admin import ExportMixin
@@ -13,10 +15,12 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
-from cedula.admin.filters import LocalRangeDateTimeFilter
+from cedula import display as screen
+from cedula.admin.dashboard import message_html
+from cedula.admin.filters import LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
-from cedula.models import LookupAttempt
+from cedula.models import CedulaInfo, LookupAttempt
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
 
@@ -36,7 +40,15 @@ class LookupAttemptResource(resources.ModelResource):
 
 @admin.register(LookupAttempt)
 class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written by the worker only
-    list_display = ["started_at", "cedula", "outcome_badge", "error_kind", "short_message", "duration_ms", "attempt"]
+    list_display = [
+        "started_at",
+        "cedula_link",
+        "outcome_badge",
+        "error_kind",
+        "short_message",
+        "duration_ms",
+        "attempt",
+    ]
     list_filter = [
         ("outcome", ChoicesDropdownFilter),
         ("error_kind", ChoicesDropdownFilter),
@@ -44,6 +56,9 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     ]
     list_filter_submit = True
     list_select_related = ["cedula"]
+    list_before_template = "admin/cedula/_filter_chips.html"
+    search_fields = ["cedula__cedula"]
+    search_help_text = "Cédula exacta, en cualquier formato (1.234.567)"
     # Each filter has an index ending in started_at (and the rowid): the newest page is read straight off it.
     ordering = ["-started_at"]
     sortable_by = ["started_at"]
@@ -51,7 +66,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
-    fields = ["cedula", "started_at", "duration_ms", "outcome", "error_kind", "message", "selector_fallbacks",
+    fields = ["cedula_link", "started_at", "duration_ms", "outcome", "error_kind", "message", "selector_fallbacks",
               "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
@@ -64,13 +79,42 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     def outcome_badge(self, obj: LookupAttempt) -> tuple[str, str]:
         return obj.outcome, obj.get_outcome_display()
 
+    @display(description="cédula", ordering="cedula__cedula")
+    def cedula_link(self, obj: LookupAttempt) -> str:
+        url = reverse("admin:cedula_cedulainfo_change", args=[obj.cedula_id])
+        return format_html(
+            '<a class="text-primary-600 underline" href="{}">{}</a>', url, screen.format_cedula(obj.cedula.cedula)
+        )
+
     @display(description="mensaje")
     def short_message(self, obj: LookupAttempt) -> str:
-        return obj.message[:80]
+        return message_html(obj.message)
 
     @display(description="captura (redactada)")
     def snapshot_text(self, obj: LookupAttempt) -> str:
+        from cedula.admin.cedula_info import snapshot_html
+
         if not obj.snapshot:
             return "—"
         # Text, never rendered: a copy of a foreign page with its digits masked.
-        return format_html('<pre class="max-h-96 overflow-auto text-xs whitespace-pre-wrap">{}</pre>', obj.snapshot)
+        return snapshot_html(obj.snapshot, taken_at=obj.started_at)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        # The cedula's unique index finds its row; attempt_cedula_idx then lists its attempts. Never a LIKE scan.
+        from cedula.admin.cedula_info import parse_search, prefix_range
+
+        if not search_term.strip():
+            return queryset, False
+        parsed = parse_search(search_term)
+        if parsed is None:
+            return queryset.none(), False
+        kind, digits = parsed
+        if kind == "prefix":
+            low, high = prefix_range(digits)
+            ids = CedulaInfo.objects.filter(cedula__gte=low, cedula__lt=high).values_list("pk", flat=True)[:1000]
+            return queryset.filter(cedula_id__in=list(ids)), False
+        return queryset.filter(cedula__cedula=digits), False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "filter_chips": active_filter_chips(request, self)}
+        return super().changelist_view(request, extra_context)

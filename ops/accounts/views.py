@@ -61,7 +61,8 @@ def register(request: HttpRequest) -> HttpResponse:
             user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         logger.info("user_registered", user_id=user.pk)
-        messages.success(request, "Cuenta creada. Estamos verificando tu cédula.")
+        # "until-result": the status script removes it once the answer arrives (it would contradict the card).
+        messages.success(request, "Cuenta creada. Estamos verificando tu cédula.", extra_tags="until-result")
         return redirect("accounts:home")
     return render(request, "accounts/register.html", {"form": form})
 

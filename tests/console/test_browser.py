@@ -52,7 +52,7 @@ def test_an_operator_imports_a_csv_watches_the_dashboard_and_retries_a_failed_ro
 
     # The dashboard stays open in its own tab; a marker shows it is never reloaded.
     dashboard = page
-    assert _count(dashboard, "pending") == "0"
+    assert _count(dashboard, "queued") == "0"
     assert _count(dashboard, "error") == "1"
     dashboard.evaluate("window.__notReloaded = true")
 
@@ -67,7 +67,7 @@ def test_an_operator_imports_a_csv_watches_the_dashboard_and_retries_a_failed_ro
     # What the 30 s poll does, now: fetch the fragment and swap it in; the charts are drawn again.
     fragment = reverse("admin:cedula_cedulainfo_dashboard")
     dashboard.evaluate(f"htmx.ajax('GET', '{fragment}', {{target: '#cedula-dashboard', swap: 'innerHTML'}})")
-    dashboard.wait_for_function("document.querySelector('[data-testid=count-pending]').innerText.trim() === '3'")
+    dashboard.wait_for_function("document.querySelector('[data-testid=count-queued]').innerText.trim() === '3'")
     assert dashboard.evaluate("window.__notReloaded") is True
     assert dashboard.evaluate("[...document.querySelectorAll('canvas.chart')].every(c => Chart.getChart(c))")
     assert "every 30s" in dashboard.locator("#cedula-dashboard").get_attribute("hx-trigger")
@@ -77,6 +77,16 @@ def test_an_operator_imports_a_csv_watches_the_dashboard_and_retries_a_failed_ro
     work.check(f'input.action-select[value="{failed.pk}"]')
     work.select_option('select[name="action"]', "retry_failed")
     work.click('button[name="index"]')
-    work.wait_for_selector("text=1 cédulas con error vuelven a la cola")
+    work.wait_for_selector("text=1 cédula con error vuelve a la cola")
     failed.refresh_from_db()
     assert failed.next_attempt_at is not None
+    # Queued again, it reads as queued everywhere: its badge, and the dashboard's cards (Error 0, En cola 4).
+    assert (
+        work.locator(f'#result_list tr:has(input.action-select[value="{failed.pk}"])')
+        .inner_text()
+        .upper()
+        .count("EN COLA")
+    )
+    dashboard.evaluate(f"htmx.ajax('GET', '{fragment}', {{target: '#cedula-dashboard', swap: 'innerHTML'}})")
+    dashboard.wait_for_function("document.querySelector('[data-testid=count-queued]').innerText.trim() === '4'")
+    assert _count(dashboard, "error") == "0"

@@ -135,7 +135,7 @@ def test_retry_failed_queues_only_rows_in_error(admin_client, cedula_factory):
     failed.refresh_from_db()
     fine.refresh_from_db()
     assert failed.next_attempt_at is not None and fine.next_attempt_at is None
-    assert "1 cédulas con error vuelven a la cola" in response.content.decode()
+    assert "1 cédula con error vuelve a la cola" in response.content.decode()
 
 
 def test_reset_to_pending_forgets_the_result_and_queues(admin_client, cedula_factory):

@@ -48,7 +48,7 @@ def test_queue_counts_split_due_in_flight_and_scheduled(cedula_factory):
     cedula_factory(claimed_at=NOW, claim_token="x")
     cedula_factory(status=Status.ACTIVE)
 
-    assert selectors.queue_counts(now=NOW) == selectors.QueueCounts(due_now=1, in_flight=1, scheduled=1)
+    assert selectors.queue_counts(now=NOW) == selectors.QueueCounts(due_now=1, in_flight=1, scheduled=1, retries=1)
 
 
 def test_batch_progress_counts_rows_no_longer_pending_or_queued(cedula_factory, batch_factory):

@@ -131,7 +131,8 @@ def _disk_full_on() -> None:
             try:
                 cursor.execute(
                     "INSERT INTO cedula_lookupattempt (cedula_id, started_at, duration_ms, outcome, error_kind,"
-                    " message, attempt, task_id, snapshot, selector_fallbacks) VALUES (%s, %s, 0, 'error', '', '', 1, '', %s, '')",
+                    " message, attempt, task_id, snapshot, selector_fallbacks)"
+                    " VALUES (%s, %s, 0, 'error', '', '', 1, '', %s, '')",
                     [filler.pk, timezone.now(), "x" * 200],
                 )
             except Exception as exc:  # noqa: BLE001

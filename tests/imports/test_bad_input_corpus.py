@@ -237,7 +237,8 @@ def test_the_import_screen_gives_the_expected_result(name, admin_client):
         assert (report.blocked, report.invalid) == (True, expected.invalid)
         assert done.status_code == 200
         blocked_page = html.unescape(done.content.decode())
-        assert f"No se importó nada: el archivo tiene {expected.invalid} filas inválidas" in blocked_page
+        rows = "1 fila inválida" if expected.invalid == 1 else f"{expected.invalid} filas inválidas"
+        assert f"No se importó nada: el archivo tiene {rows}" in blocked_page
         assert expected.message.split(": ", 1)[1] in blocked_page  # the row's reason is shown
         assert_readable_spanish(blocked_page)
         assert snapshot() == before

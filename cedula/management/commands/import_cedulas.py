@@ -8,6 +8,7 @@ or non-staff user).
 
 from __future__ import annotations
 
+import errno
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,13 @@ from cedula import services
 from cedula.importing import ImportFileError, InvalidRow, read_table
 
 ROW_REPORT_LIMIT = 1000
+# The operating system's reasons come in English ("No such file or directory"): the usual ones, said in Spanish.
+OS_REASONS = {
+    errno.ENOENT: "el archivo no existe",
+    errno.EACCES: "no hay permiso para leerlo",
+    errno.EPERM: "no hay permiso para leerlo",
+    errno.EISDIR: "es una carpeta, no un archivo",
+}
 
 
 class Command(BaseCommand):
@@ -41,7 +49,8 @@ class Command(BaseCommand):
         try:
             data = file.read_bytes()
         except OSError as exc:
-            raise CommandError(f"No se puede leer {file}: {exc.strerror or exc}", returncode=2) from exc
+            reason = OS_REASONS.get(exc.errno or 0, f"error del sistema {exc.errno}")
+            raise CommandError(f"No se puede leer {file}: {reason}.", returncode=2) from exc
         try:
             parsed = read_table(data, file.name)
         except ImportFileError as exc:
@@ -58,7 +67,9 @@ class Command(BaseCommand):
             self._row_report(report.invalid_rows)
         if report.blocked:
             raise CommandError(
-                f"{report.invalid} filas inválidas: no se importó nada. Corríjalas o use --skip-invalid.", returncode=1
+                f"{report.invalid} {'fila inválida' if report.invalid == 1 else 'filas inválidas'}: no se importó nada."
+                " Corríjalas o use --skip-invalid.",
+                returncode=1,
             )
 
     def _staff_user(self, email: str) -> Any:

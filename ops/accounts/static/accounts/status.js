@@ -35,6 +35,11 @@
     if (time) { time.setAttribute("datetime", payload.last_checked || ""); }
     var button = card.querySelector("[data-refresh-button]");
     if (button) { button.disabled = !payload.refresh.allowed; }
+    if (!payload.checking) {
+      // "Cuenta creada. Estamos verificando…" is stale once the answer is on the card.
+      var stale = document.querySelectorAll("[data-until-result]");
+      for (var k = 0; k < stale.length; k++) { stale[k].remove(); }
+    }
   }
 
   function schedule(checking, refreshAllowed, nextRefreshAt) {

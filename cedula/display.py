@@ -1,0 +1,84 @@
+"""How the console shows things to staff: a row's state, a cedula, a moment. One place, so no two screens disagree.
+
+A row's state on screen is not its `status` column alone: a row that is queued again (a retry, "Consultar ahora",
+an import) reads as queued everywhere - badge, detail, dashboard cards - whatever its last answer was. The last
+answer stays visible beside it ("último resultado"), never as the state. New states (e.g. one the operator
+cancelled) are one more branch in `row_state` and one more entry in STATES.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+from django.utils import timezone
+
+from cedula.models import Status
+
+# Staff see every time in Bogotá time (TIME_ZONE), always with seconds: lookups are seconds apart.
+STAFF_DATETIME = "%d/%m/%Y %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class StateDisplay:
+    key: str  # stable, used in data-testid and CSS hooks
+    label: str  # what staff read
+    color: str  # Unfold label type: success, warning, danger, info, default
+
+
+STATES: dict[str, StateDisplay] = {
+    "in_flight": StateDisplay("in_flight", "En consulta", "info"),
+    "retry": StateDisplay("retry", "Reintento en espera", "info"),
+    "queued": StateDisplay("queued", "En cola", "info"),
+    Status.PENDING: StateDisplay(Status.PENDING, "Sin consultar", "default"),
+    Status.ACTIVE: StateDisplay(Status.ACTIVE, "Vigente", "success"),
+    Status.CANCELLED: StateDisplay(Status.CANCELLED, "Cancelada", "warning"),
+    Status.NOT_FOUND: StateDisplay(Status.NOT_FOUND, "No encontrada", "default"),
+    Status.ERROR: StateDisplay(Status.ERROR, "Error", "danger"),
+    # Taken out of the queue by an operator before its first answer: not work in progress, and queueable again.
+    Status.WITHDRAWN: StateDisplay(Status.WITHDRAWN, "Sin consultar (cancelada por el operador)", "default"),
+}
+# The states a row can rest in (not queued): one dashboard card each, beside "En cola".
+IDLE_STATES = [Status.ACTIVE, Status.CANCELLED, Status.NOT_FOUND, Status.ERROR, Status.PENDING, Status.WITHDRAWN]
+QUEUED_STATES = ["queued", "retry", "in_flight"]
+
+
+class _Row(Protocol):
+    status: str
+    next_attempt_at: dt.datetime | None
+    claimed_at: dt.datetime | None
+    attempts: int
+
+
+def row_state(row: _Row) -> StateDisplay:
+    """The one rule for how a cedula row's state reads on screen."""
+    if row.claimed_at is not None:
+        return STATES["in_flight"]
+    if row.next_attempt_at is not None:
+        # attempts > 0 while queued: an attempt of this cycle already failed and the row waits for its retry.
+        return STATES["retry"] if row.attempts > 0 else STATES["queued"]
+    return STATES.get(row.status, STATES[Status.ERROR])
+
+
+def state_counts(*, by_status: dict[str, int], queued_by_status: dict[str, int]) -> dict[str, int]:
+    """Dashboard cards from two cheap reads: rows per status, and queued rows per status. A queued row counts as
+    "queued" only, never also under its last answer: the cards add up to the total."""
+    counts: dict[str, int] = {
+        str(status): by_status.get(status, 0) - queued_by_status.get(status, 0) for status in IDLE_STATES
+    }
+    counts["queued"] = sum(queued_by_status.values())
+    return counts
+
+
+def format_cedula(cedula: str) -> str:
+    """1098765432 -> 1.098.765.432, the way people write it. Storage and search stay digits only."""
+    if not cedula or not cedula.isdigit():
+        return cedula
+    return f"{int(cedula):,}".replace(",", ".")
+
+
+def format_staff_time(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return timezone.localtime(moment).strftime(STAFF_DATETIME)

@@ -1,0 +1,166 @@
+"""Every console page (the permission matrix's list, plus the dialogs and forms) reads in Spanish: no English UI string
+that was once seen on screen, and no raw Python value such as ('error', 'Error')."""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django_q.models import Failure, Schedule, Success
+
+from cedula.models import CedulaChange, Status
+from ops.compile_messages import compile_all
+from tests.console.test_permissions import PAGES
+
+pytestmark = pytest.mark.django_db
+
+# English seen in the console before issue 18 (Unfold, Django-Q2, our own field names), and wording since replaced.
+ENGLISH = [
+    "Search apps and models",
+    "All applications",
+    "No data",
+    "No results found",
+    "Create a new item",
+    "Select action",
+    "Filters",
+    "Welcome back to",
+    "Return to site",
+    "Created by",
+    "Import batch",
+    "User",
+    "Choose file to upload",
+    "Cancel",
+    "No such file or directory",
+    "Time taken",
+    "Time Taken",
+    "Short result",
+    "Resubmit",
+    "Schedule Type",
+    "Next Run",
+    "Repeats",
+    "Started at",
+    "Stopped at",
+    "Function",
+    "Arguments",
+    "Apply Filters",
+    "Hide counts",
+    "Show counts",
+    "Type to search",
+    "Recent actions",
+    "Log out",
+    "View site",
+    "Django administration",
+    "Django site admin",
+    "Sitio administrativo",
+    "Para ya",
+    "Scheduled task",
+    "Successful task",
+    "Failed task",
+    "Queued task",
+]
+# A field shown with Python's repr of a choice, e.g. ('error', 'Error').
+TUPLE = re.compile(r"\(\s*'[a-z_]+'\s*,\s*'[^']*'\s*\)")
+
+
+def visible_text(page: str) -> str:
+    """What a person reads: text between tags, plus placeholders, titles, labels and button values."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    attributes = re.findall(r'(?:placeholder|title|aria-label|alt|value)="([^"]*)"', page)
+    text = re.sub(r"<[^>]+>", " ", page)
+    return html_lib.unescape(" ".join([text, *attributes]))
+
+
+def english_in(page: str) -> list[str]:
+    text = visible_text(page)
+    found = [phrase for phrase in ENGLISH if re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text)]
+    found += TUPLE.findall(text)
+    return found
+
+
+@pytest.fixture
+def every_kind_of_row(cedula_factory, attempt_factory, batch_factory, admin_user):
+    batch = batch_factory(file_name="lote.csv", created_by=admin_user, total_rows=1, new_rows=1)
+    info = cedula_factory(cedula="1098765432", status=Status.ERROR, error_kind="timeout", import_batch=batch)
+    attempt = attempt_factory(info, snapshot="<p>***5432</p>")
+    now = timezone.now()
+    for model, success in ((Success, True), (Failure, False)):
+        model.objects.create(
+            id=f"{'a' if success else 'b'}" * 32,
+            name="lookup-next",
+            func="cedula.tasks.lookup_next",
+            started=now,
+            stopped=now,
+            success=success,
+            result="ok" if success else "Traceback: boom",
+        )
+    Schedule.objects.create(name="reaper", func="cedula.tasks.reap", schedule_type=Schedule.MINUTES, minutes=1)
+    change = CedulaChange.objects.create(
+        cedula=info, changed_at=attempt.started_at, attempt=attempt, import_batch=batch, kind="place",
+        old_status="active", new_status="active", old_values={"mesa": "001"}, new_values={"mesa": "002"},
+    )  # fmt: skip
+    return {"cedula": info, "attempt": attempt, "batch": batch, "change": change}
+
+
+@pytest.mark.parametrize(("page", "obj"), PAGES)
+def test_every_console_page_reads_in_spanish(admin_client, every_kind_of_row, page, obj):
+    url = reverse(page, args=[every_kind_of_row[obj].pk] if obj else [])
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    assert english_in(response.content.decode()) == []
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:cedula_cedulainfo_import",
+        "admin:cedula_cedulainfo_export",
+        "admin:cedula_lookupattempt_export",
+        "admin:cedula_cedulainfo_pause_lookups",
+    ],
+)
+def test_the_forms_and_dialogs_read_in_spanish(admin_client, every_kind_of_row, url_name):
+    response = admin_client.get(reverse(url_name))
+
+    assert response.status_code == 200
+    assert english_in(response.content.decode()) == []
+
+
+def test_the_detail_dialog_reads_in_spanish(admin_client, every_kind_of_row):
+    url = reverse("admin:cedula_cedulainfo_lookup_now", args=[every_kind_of_row["cedula"].pk])
+
+    assert english_in(admin_client.get(url).content.decode()) == []
+
+
+def test_empty_lists_and_searches_read_in_spanish(admin_client):
+    for url_name in ("admin:cedula_cedulainfo_changelist", "admin:cedula_lookupattempt_changelist"):
+        page = admin_client.get(reverse(url_name), {"q": "99999999"}).content.decode()
+
+        assert english_in(page) == []
+
+
+def test_the_login_page_reads_in_spanish(client):
+    page = client.get(reverse("admin:login")).content.decode()
+
+    assert english_in(page) == []
+    assert "Consola de cédulas" in page
+
+
+def test_a_browser_asking_for_english_still_gets_spanish(admin_client, every_kind_of_row):
+    page = admin_client.get(reverse("admin:cedula_cedulainfo_changelist"), HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+
+    assert english_in(page.content.decode()) == []
+
+
+def test_the_checker_catches_english_and_raw_tuples():
+    assert english_in('<input placeholder="Search apps and models...">') == ["Search apps and models"]
+    assert english_in("<td>('error', 'Error')</td>") == ["('error', 'Error')"]
+    assert english_in("<td>Usuario</td><td>UserAgent</td>") == []
+
+
+def test_the_committed_catalogue_is_compiled_from_its_po_file():
+    assert compile_all(check=True) == []
