@@ -1,4 +1,4 @@
-"""Writes of the public site that are not about a cedula (those live in cedula.services)."""
+"""Writes about accounts: the public site's throttles, staff lockouts, a person deleting their own account."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from dataclasses import dataclass
 import structlog
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
+
+from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
 
@@ -47,3 +52,69 @@ def registration_attempt(*, ip: str) -> RegistrationThrottle:
         )
     cache.set(key, [now, *recent], timeout=REGISTRATION_WINDOW_S)
     return RegistrationThrottle(allowed=True, retry_at=None)
+
+
+# --- staff login lockout ------------------------------------------------------------------------------------------
+
+
+def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | None) -> int:
+    """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited."""
+    from axes.models import AccessAttempt
+
+    from ops.accounts.audit import audit_record
+
+    query = Q(pk__in=[])
+    if usernames:
+        query |= Q(username__in=usernames)
+    if ips:
+        query |= Q(ip_address__in=ips)
+    deleted = AccessAttempt.objects.filter(query).delete()[0]
+    audit_record(
+        request=request,
+        action="auth.unlock",
+        target=", ".join(sorted(usernames | ips))[:255],
+        count=deleted,
+        details={"usernames": sorted(usernames), "ips": sorted(ips)},
+    )
+    logger.info("login_unlocked", accounts=len(usernames), addresses=len(ips), attempts=deleted)
+    return deleted
+
+
+# --- "Eliminar mi cuenta" -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountDeletion:
+    cedula_row: str  # "deleted" | "unlinked" | "none"
+
+
+def account_delete(*, user: User) -> AccountDeletion:
+    """A person deletes their own account. Their cedula row goes with it, unless staff hold it (it came from an
+    import or from the console, or an import batch names it): then it stays for staff, unlinked from the person.
+    Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
+    from cedula.models import CedulaInfo, Source
+    from ops.accounts.audit import audit_record
+
+    with transaction.atomic():
+        row = CedulaInfo.objects.select_for_update().filter(user=user).first()
+        if row is None:
+            outcome = "none"
+        elif row.import_batch_id is not None or row.source in (Source.IMPORT, Source.ADMIN):
+            row.user = None
+            row.save(update_fields=["user", "updated_at"])
+            outcome = "unlinked"
+        else:
+            row.delete()
+            outcome = "deleted"
+        user_id = user.pk
+        # No email or cedula in the record: it says that an account went, not whose.
+        audit_record(
+            request=None,
+            action="account.self_delete",
+            target=f"usuario #{user_id}",
+            anonymous=True,
+            details={"cedula_row": outcome, "cedula_row_id": row.pk if outcome == "unlinked" and row else None},
+        )
+        user.delete()
+    logger.info("account_deleted", user_id=user_id, cedula_row=outcome)
+    return AccountDeletion(cedula_row=outcome)

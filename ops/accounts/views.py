@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cedula import selectors, services
 from ops.accounts import presenters
-from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
-from ops.accounts.services import registration_attempt
+from ops.accounts.forms import AccountDeleteForm, LoginForm, ProfileForm, RegistrationForm
+from ops.accounts.services import account_delete, registration_attempt
 
 logger = structlog.get_logger(__name__)
 
@@ -90,6 +90,19 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Tus datos quedaron guardados.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {**_status_context(request), "form": form})
+
+
+@never_cache
+@login_required
+def account_delete_view(request: HttpRequest) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        account_delete(user=user)
+        messages.success(request, "Tu cuenta fue eliminada.")
+        return redirect("accounts:login")
+    return render(request, "accounts/account_delete.html", {"form": form})
 
 
 def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -1,0 +1,81 @@
+"""Who is asking and whether they may: the client address, the lockout page, and who needs a second factor.
+
+django-axes calls client_ip, login_username and lockout_response (settings AXES_*_CALLABLE); the audit trail and the
+2FA middleware use the same functions, so every part of the system agrees on the address and on the rules.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+LOCKOUT_MESSAGE = (
+    "Demasiados intentos fallidos de ingreso. Por seguridad, el ingreso queda bloqueado durante {minutes} minutos. "
+    "Si no fuiste tú, avisa a un administrador."
+)
+
+# The roles whose password alone must not open a session (with STAFF_2FA_REQUIRED on).
+TWO_FACTOR_GROUPS = frozenset({"Operadores"})
+
+
+def _valid_ip(value: str) -> str | None:
+    value = value.strip()
+    if value.startswith("[") and "]" in value:  # [v6]:port
+        value = value[1 : value.index("]")]
+    elif value.count(":") == 1:  # v4:port
+        value = value.split(":", 1)[0]
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """REMOTE_ADDR, unless TRUST_PROXY_IP_HEADER says our reverse proxy sets PROXY_IP_HEADER: then the address
+    PROXY_COUNT entries from the right of it (the left part is whatever the client sent, and a client can lie)."""
+    remote = _valid_ip(request.META.get("REMOTE_ADDR", ""))
+    if not settings.TRUST_PROXY_IP_HEADER:
+        return remote
+    key = "HTTP_" + settings.PROXY_IP_HEADER.upper().replace("-", "_")
+    hops = [h for h in (part.strip() for part in request.META.get(key, "").split(",")) if h]
+    if len(hops) < settings.PROXY_COUNT:
+        return remote
+    return _valid_ip(hops[-settings.PROXY_COUNT]) or remote
+
+
+def login_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
+    """The account a login names, as the lockout counts it: "Ana@X.co " and "ana@x.co" are one account."""
+    raw = None
+    if credentials:
+        raw = credentials.get("username") or credentials.get("email")
+    if raw is None and request is not None:
+        raw = request.POST.get("username")
+    return str(raw).strip().lower() if raw else None
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The same page whether the account exists or not, whether the account or the address is locked."""
+    message = LOCKOUT_MESSAGE.format(minutes=settings.LOGIN_LOCKOUT_MIN)
+    if request.path.startswith("/admin/"):
+        from django.contrib import admin
+
+        context = {**admin.site.each_context(request), "title": "Ingreso bloqueado", "message": message}
+        response = render(request, "admin/accounts/locked.html", context, status=429)
+    else:
+        response = render(request, "accounts/locked.html", {"message": message}, status=429)
+    return response
+
+
+def staff_requires_2fa(user: Any) -> bool:
+    """Superusers and Operadores (anyone who can change things) need a second factor; Consulta only reads."""
+    if not settings.STAFF_2FA_REQUIRED or not getattr(user, "is_authenticated", False) or not user.is_staff:
+        return False
+    if user.is_superuser:
+        return True
+    return user.groups.filter(name__in=TWO_FACTOR_GROUPS).exists()
