@@ -189,7 +189,6 @@ if PROXY_COUNT < 1:
 STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
 STAFF_SESSION_HOURS = env.float("STAFF_SESSION_HOURS", default=8.0)
 
-AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
 AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MIN)
 # Each on its own: an account is locked whatever address guesses it, an address whatever accounts it tries.

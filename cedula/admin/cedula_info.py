@@ -27,6 +27,7 @@ from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
+from ops.accounts.audit import audit_record
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -217,16 +218,23 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     @action(description="Consultar ahora", permissions=["queue"])
     def queue_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_queue_now(ids=queryset.values_list("pk", flat=True))
+        audit_record(request=request, action="cedula.queue_now", target=queryset, count=count, filter_query=request.GET)
         self.message_user(request, f"{count} cédulas en cola para consulta.", messages.SUCCESS)
 
     @action(description="Reintentar las fallidas", permissions=["queue"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_retry_failed(ids=queryset.values_list("pk", flat=True))
+        audit_record(
+            request=request, action="cedula.retry_failed", target=queryset, count=count, filter_query=request.GET
+        )
         self.message_user(request, f"{count} cédulas con error vuelven a la cola.", messages.SUCCESS)
 
     @action(description="Reiniciar a pendiente", permissions=["queue"])
     def reset_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = services.cedulas_reset(ids=queryset.values_list("pk", flat=True))
+        audit_record(
+            request=request, action="cedula.reset_pending", target=queryset, count=count, filter_query=request.GET
+        )
         self.message_user(request, f"{count} cédulas reiniciadas y en cola.", messages.SUCCESS)
 
     # --- row / detail action -----------------------------------------------------------------------------------------
@@ -245,6 +253,12 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     )
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
+        audit_record(
+            request=request,
+            action="cedula.lookup_now",
+            target=CedulaInfo.objects.filter(pk=object_id).first(),
+            count=count,
+        )
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
         return _done(request, reverse("admin:cedula_cedulainfo_change", args=[object_id]))
 
@@ -265,6 +279,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     )
     def pause_lookups(self, request: HttpRequest, form: PauseForm) -> HttpResponse:
         services.breaker_pause(by=request.user.get_username(), reason=form.cleaned_data["reason"])
+        audit_record(request=request, action="lookups.pause", details={"reason": form.cleaned_data["reason"]})
         self.message_user(request, "Consultas en pausa.", messages.WARNING)
         return _done(request, _back_url(request))
 
@@ -282,6 +297,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     )
     def resume_lookups(self, request: HttpRequest, form: ConfirmForm) -> HttpResponse:
         services.breaker_resume(by=request.user.get_username())
+        audit_record(request=request, action="lookups.resume")
         self.message_user(request, "Consultas reanudadas.", messages.SUCCESS)
         return _done(request, _back_url(request))
 

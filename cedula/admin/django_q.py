@@ -11,6 +11,8 @@ from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success
 from unfold.admin import ModelAdmin
 
+from ops.accounts.audit import audit_record
+
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
@@ -19,7 +21,9 @@ for _model in (Success, Failure, Schedule, OrmQ):
 @admin.action(description="Reenviar las tareas seleccionadas", permissions=["change"])
 def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     # django_q's action carries no permission: a read-only user would see it.
+    count = queryset.count()
     q_admin.resubmit_task(model_admin, request, queryset)
+    audit_record(request=request, action="task.resubmit", target=queryset, count=count)
 
 
 @admin.register(Success)

@@ -18,6 +18,7 @@ from unfold.decorators import display
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import LookupAttempt
+from ops.accounts.audit import audit_record
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
 
@@ -69,6 +70,12 @@ class LookupAttemptAdmin(ExportMixin, ModelAdmin):
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cedula.export_cedulas")
+
+    def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        audit_record(request=request, action="attempts.export", target=queryset, count=len(data),
+                     filter_query=request.GET, cedula_ids=())  # fmt: skip
+        return data
 
     @display(description="resultado", ordering="outcome", label=OUTCOME_COLORS)
     def outcome_badge(self, obj: LookupAttempt) -> tuple[str, str]:

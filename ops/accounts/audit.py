@@ -67,6 +67,8 @@ ACTION_LABELS: dict[str, str] = {
     "auth.2fa_reset": "Restablecer verificación en dos pasos",
     "account.self_delete": "Cuenta eliminada por su titular",
     "audit.export": "Exportar la auditoría",
+    "console.denied": "Acción no permitida",
+    "permissions.change": "Cambio de grupos o permisos",
     "retention.purge": "Purga de datos antiguos",
 }
 

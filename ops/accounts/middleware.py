@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from ops.accounts.audit import bind_request, unbind_request
+from ops.accounts.audit import audit_record, bind_request, unbind_request
 from ops.accounts.security import staff_requires_2fa
 
 # Under /admin/, what a staff member may reach before the second factor: the 2FA pages, logging in and out.
@@ -21,7 +21,12 @@ class AuditRequestMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = bind_request(request)
         try:
-            return self.get_response(request)
+            response = self.get_response(request)
+            if response.status_code == 403 and request.method == "POST" and request.path.startswith("/admin/"):
+                # A console action refused for lack of permission: who tried is part of the trail.
+                if getattr(request, "user", None) is not None and request.user.is_authenticated:
+                    audit_record(request=request, action="console.denied", target=request.path, outcome="denied")
+            return response
         finally:
             unbind_request(token)
 
