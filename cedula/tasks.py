@@ -29,3 +29,12 @@ def check_error_rate() -> str | None:
     from cedula import alerts
 
     return alerts.error_rate_check()
+
+
+def retention_purge() -> dict[str, int]:
+    """Scheduled daily: delete old attempts, blank old failure snapshots, in short batches (cedula.retention)."""
+    from dataclasses import asdict
+
+    from cedula import retention
+
+    return asdict(retention.retention_purge())

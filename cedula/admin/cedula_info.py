@@ -9,8 +9,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +20,7 @@ from unfold.decorators import action, display
 from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
-from cedula import services
+from cedula import data_subject, services
 from cedula.admin.dashboard import breaker_view, dashboard_context
 from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
@@ -112,7 +112,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     list_before_template = "admin/cedula/breaker_banner.html"
     actions = ["queue_now", "retry_failed", "reset_pending"]
     actions_row = ["lookup_now"]
-    actions_detail = ["lookup_now"]
+    actions_detail = ["lookup_now", "data_subject_export"]
     actions_list = ["pause_lookups", "resume_lookups"]
     inlines = [LookupAttemptInline]
     fieldsets = [
@@ -261,6 +261,20 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         )
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
         return _done(request, reverse("admin:cedula_cedulainfo_change", args=[object_id]))
+
+    @action(
+        description="Exportar datos del titular",
+        icon="folder_shared",
+        permissions=["cedula.export_cedulas"],
+        url_path="data-subject-export",
+    )
+    def data_subject_export(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        info = get_object_or_404(CedulaInfo, pk=object_id)
+        payload = data_subject.cedula_data_subject_export(cedula=info)
+        audit_record(request=request, action="cedula.data_subject_export", target=info, count=1)
+        response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="titular-{info.pk}.json"'
+        return response
 
     # --- the breaker's manual switch (changelist top and dashboard) ---------------------------------------------------
 

@@ -13,6 +13,8 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     "lookups-dispatch": ("cedula.tasks.dispatch", 1),
     # On-call hears of an error-rate spike (and of the recovery) through Sentry.
     "lookups-error-rate": ("cedula.tasks.check_error_rate", 1),
+    # Personal data kept no longer than needed: old attempts and failure snapshots go (docs/security.md).
+    "retention-purge": ("cedula.tasks.retention_purge", 24 * 60),
 }
 
 
