@@ -81,10 +81,19 @@ def login_locked_out(
     sender: Any, request: HttpRequest, username: str | None, ip_address: str | None, **kw: Any
 ) -> None:
     # The name as typed, whether or not such an account exists: the record says what was tried, not who exists.
+    # django-axes signals again on each refused try while locked: one record per lockout is enough.
+    tried = login_username(request, {"username": username}) or ""
+    since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MIN)
+    from ops.accounts.models import AuditRecord
+    from ops.accounts.security import client_ip
+
+    ip = client_ip(request) if request is not None else None
+    if AuditRecord.objects.filter(action="auth.lockout", at__gte=since, target_repr=tried, ip=ip).exists():
+        return
     audit_record(
         request=request,
         action="auth.lockout",
-        target=login_username(request, {"username": username}) or "",
+        target=tried,
         outcome="denied",
         actor=None,
         details={"ip": ip_address or ""},
