@@ -27,7 +27,7 @@ from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.models import CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
-from ops.accounts.audit import audit_record
+from ops.accounts.audit import audit_record, audit_selection_ids
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -215,26 +215,26 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
 
     # --- bulk actions (changelist) ---------------------------------------------------------------------------------
 
+    def _bulk(self, request: HttpRequest, queryset: QuerySet, action: str, run: Any) -> int:
+        named = audit_selection_ids(queryset)  # before the action: a status filter may not match the rows after
+        count = run(ids=queryset.values_list("pk", flat=True))
+        audit_record(request=request, action=action, target=queryset, count=count, filter_query=request.GET,
+                     cedula_ids=named)  # fmt: skip
+        return count
+
     @action(description="Consultar ahora", permissions=["queue"])
     def queue_now(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_queue_now(ids=queryset.values_list("pk", flat=True))
-        audit_record(request=request, action="cedula.queue_now", target=queryset, count=count, filter_query=request.GET)
+        count = self._bulk(request, queryset, "cedula.queue_now", services.cedulas_queue_now)
         self.message_user(request, f"{count} cédulas en cola para consulta.", messages.SUCCESS)
 
     @action(description="Reintentar las fallidas", permissions=["queue"])
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_retry_failed(ids=queryset.values_list("pk", flat=True))
-        audit_record(
-            request=request, action="cedula.retry_failed", target=queryset, count=count, filter_query=request.GET
-        )
+        count = self._bulk(request, queryset, "cedula.retry_failed", services.cedulas_retry_failed)
         self.message_user(request, f"{count} cédulas con error vuelven a la cola.", messages.SUCCESS)
 
     @action(description="Reiniciar a pendiente", permissions=["queue"])
     def reset_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
-        count = services.cedulas_reset(ids=queryset.values_list("pk", flat=True))
-        audit_record(
-            request=request, action="cedula.reset_pending", target=queryset, count=count, filter_query=request.GET
-        )
+        count = self._bulk(request, queryset, "cedula.reset_pending", services.cedulas_reset)
         self.message_user(request, f"{count} cédulas reiniciadas y en cola.", messages.SUCCESS)
 
     # --- row / detail action -----------------------------------------------------------------------------------------

@@ -117,6 +117,12 @@ def _target_fields(target: Any) -> tuple[str, str, str]:
     return "", "", str(target)[:255]
 
 
+def audit_selection_ids(queryset: models.QuerySet[Any]) -> list[int]:
+    """Take this BEFORE an action changes the rows (a filter on status may not match them afterwards): the ids a
+    record will name, or more than AUDIT_NAMED_ROWS_MAX of them (then none are named)."""
+    return list(queryset.order_by().values_list("pk", flat=True)[: AUDIT_NAMED_ROWS_MAX + 1])
+
+
 def _named_cedula_ids(target: Any, cedula_ids: Iterable[int] | None) -> list[int]:
     from cedula.models import CedulaInfo
 

@@ -167,3 +167,23 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
 
     assert {"import_cedulas", "export_cedulas", "queue_lookups", "pause_lookups", "view_cedulainfo"} <= operators
     assert readers and all(code.startswith("view_") for code in readers)
+
+
+SUPERUSER_PAGES = ["admin:accounts_auditrecord_changelist", "admin:axes_accessattempt_changelist"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", SUPERUSER_PAGES)
+def test_the_audit_and_lockout_pages_open_only_for_superusers(as_role, role, page):
+    response = as_role(role).get(reverse(page))
+
+    expected = 200 if role == "superuser" else 403 if role in CAN_VIEW else 302
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_data_subject_export_needs_the_export_permission(as_role, rows, role):
+    response = as_role(role).get(reverse("admin:cedula_cedulainfo_data_subject_export", args=[rows["cedula"].pk]))
+
+    expected = 200 if role in CAN_OPERATE else 403 if role in CAN_VIEW else 302
+    assert response.status_code == expected
