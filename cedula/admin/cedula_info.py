@@ -165,6 +165,9 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")
 
+    def has_data_subject_export_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cedula.export_cedulas")
+
     def has_pause_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.pause_lookups")
 
@@ -265,7 +268,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     @action(
         description="Exportar datos del titular",
         icon="folder_shared",
-        permissions=["cedula.export_cedulas"],
+        permissions=["data_subject_export"],
         url_path="data-subject-export",
     )
     def data_subject_export(self, request: HttpRequest, object_id: str) -> HttpResponse:

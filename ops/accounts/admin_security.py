@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
 from django.db.models import QuerySet
@@ -20,7 +19,7 @@ from unfold.decorators import action, display
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.importing import escape_formula
 from ops.accounts.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
-from ops.accounts.models import AuditRecord, User
+from ops.accounts.models import AuditRecord, LoginLock, User
 
 OUTCOME_COLORS = {"success": "success", "failure": "danger", "denied": "warning"}
 
@@ -129,12 +128,12 @@ class AuditRecordAdmin(SuperuserOnlyMixin, ExportMixin, ModelAdmin):
 # --- Bloqueos de ingreso --------------------------------------------------------------------------------------------
 
 
-@admin.register(AccessAttempt)
-class AccessAttemptAdmin(SuperuserOnlyMixin, ModelAdmin):
-    list_display = ["attempt_time", "username", "ip_address", "failures_since_start", "locked"]
+@admin.register(LoginLock)
+class LoginLockAdmin(SuperuserOnlyMixin, ModelAdmin):
+    list_display = ["when", "account", "address", "failures", "locked"]
     search_fields = ["username", "ip_address"]
     ordering = ["-attempt_time"]
-    fields = ["attempt_time", "username", "ip_address", "user_agent", "path_info", "failures_since_start"]
+    fields = ["when", "account", "address", "failures", "path_info", "user_agent"]
     readonly_fields = fields
     actions = ["unlock"]
 
@@ -144,8 +143,24 @@ class AccessAttemptAdmin(SuperuserOnlyMixin, ModelAdmin):
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
 
+    @display(description="último intento", ordering="attempt_time")
+    def when(self, obj: LoginLock) -> Any:
+        return obj.attempt_time
+
+    @display(description="cuenta escrita")
+    def account(self, obj: LoginLock) -> str:
+        return obj.username or "—"
+
+    @display(description="dirección IP")
+    def address(self, obj: LoginLock) -> str:
+        return obj.ip_address or "—"
+
+    @display(description="intentos fallidos")
+    def failures(self, obj: LoginLock) -> int:
+        return obj.failures_since_start
+
     @display(description="bloqueado", boolean=True)
-    def locked(self, obj: AccessAttempt) -> bool:
+    def locked(self, obj: LoginLock) -> bool:
         from django.conf import settings
 
         return obj.failures_since_start >= settings.AXES_FAILURE_LIMIT

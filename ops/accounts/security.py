@@ -79,3 +79,8 @@ def staff_requires_2fa(user: Any) -> bool:
     if user.is_superuser:
         return True
     return user.groups.filter(name__in=TWO_FACTOR_GROUPS).exists()
+
+
+def is_superuser_request(request: HttpRequest) -> bool:
+    """Unfold's sidebar: the security pages are listed for superusers only."""
+    return bool(request.user.is_active and request.user.is_superuser)

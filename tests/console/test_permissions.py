@@ -169,7 +169,7 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     assert readers and all(code.startswith("view_") for code in readers)
 
 
-SUPERUSER_PAGES = ["admin:accounts_auditrecord_changelist", "admin:axes_accessattempt_changelist"]
+SUPERUSER_PAGES = ["admin:accounts_auditrecord_changelist", "admin:accounts_loginlock_changelist"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -1,4 +1,4 @@
-""""Eliminar mi cuenta": the person goes; their cedula row goes too, unless staff hold it (then it is unlinked)."""
+""" "Eliminar mi cuenta": the person goes; their cedula row goes too, unless staff hold it (then it is unlinked)."""
 
 from __future__ import annotations
 

@@ -102,10 +102,10 @@ def test_a_superuser_unlocks_from_the_console_and_it_is_audited(client, admin_lo
 
     boss = client.__class__()
     boss.force_login(superuser)
-    page = boss.get(reverse("admin:axes_accessattempt_changelist"))
+    page = boss.get(reverse("admin:accounts_loginlock_changelist"))
     assert page.status_code == 200 and user.email in page.content.decode()
     boss.post(
-        reverse("admin:axes_accessattempt_changelist"),
+        reverse("admin:accounts_loginlock_changelist"),
         {"action": "unlock", "_selected_action": [attempt.pk], "index": 0},
     )
 
@@ -118,7 +118,7 @@ def test_a_superuser_unlocks_from_the_console_and_it_is_audited(client, admin_lo
 def test_only_a_superuser_sees_or_lifts_the_locks(client, staff_in, role):
     client.force_login(staff_in(role))
 
-    response = client.get(reverse("admin:axes_accessattempt_changelist"))
+    response = client.get(reverse("admin:accounts_loginlock_changelist"))
 
     assert response.status_code == 403
 
