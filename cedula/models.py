@@ -32,7 +32,8 @@ class Source(models.TextChoices):
 
 
 class Priority(models.IntegerChoices):
-    # Higher runs first: a person waiting on a page beats a staff retry beats bulk work.
+    # Higher runs first: a person waiting on a page beats a staff retry beats bulk work beats re-validation.
+    REVALIDATION = 5, "Revalidación"
     BULK = 10, "Masiva"
     STAFF = 20, "Personal"
     INTERACTIVE = 30, "Interactiva"
@@ -98,6 +99,10 @@ class CedulaInfo(models.Model):
     last_error = models.TextField("último error", blank=True)
     error_kind = models.CharField("tipo de error", max_length=20, choices=ErrorKind.choices, blank=True)
     check_count = models.PositiveIntegerField("consultas", default=0)
+    # The last final answer differed from the one before it (a CedulaChange row was written for it).
+    changed_at_last_check = models.BooleanField("cambió en la última consulta", default=False)
+    # When the person who owns the row last opened their page: "your voting place changed since your last visit".
+    owner_seen_at = models.DateTimeField("última visita del titular", null=True, blank=True)
     attempts = models.PositiveSmallIntegerField("intentos en el ciclo", default=0)
 
     next_attempt_at = models.DateTimeField("próximo intento", null=True, blank=True)
@@ -135,6 +140,16 @@ class CedulaInfo(models.Model):
             models.Index(fields=["departamento"], name="cedula_departamento_idx"),
             models.Index(fields=["last_checked"], name="cedula_last_checked_idx"),
             models.Index(fields=["-updated_at", "-id"], name="cedula_updated_idx"),
+            # Re-validation picks idle rows, oldest answer first. Only idle rows are in it; the status is checked on
+            # the row (SQLite cannot match a partial index condition against bound parameters such as an IN list).
+            models.Index(
+                fields=["last_checked", "id"],
+                name="cedula_revalidate_idx",
+                condition=Q(next_attempt_at__isnull=True, claimed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["changed_at_last_check"], name="cedula_changed_idx", condition=Q(changed_at_last_check=True)
+            ),
         ]
 
     def __str__(self) -> str:
@@ -180,6 +195,71 @@ class LookupAttempt(models.Model):
         return f"{self.outcome} @ {self.started_at:%Y-%m-%d %H:%M:%S}"
 
 
+class CedulaChange(models.Model):
+    """A final answer that differs from the row's previous final answer: what changed, from what, to what."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Estado"
+        PLACE = "place", "Lugar de votación"
+        CANCELLATION = "cancellation", "Datos de la novedad"
+
+    cedula = models.ForeignKey(CedulaInfo, on_delete=models.CASCADE, related_name="changes")
+    changed_at = models.DateTimeField("fecha")
+    attempt = models.ForeignKey(
+        LookupAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes", verbose_name="consulta"
+    )
+    # Copied from the row when the change is written: the console filters changes by batch without a join.
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="changes",
+        verbose_name="importación",
+    )
+    kind = models.CharField("tipo", max_length=16, choices=Kind.choices)
+    old_status = models.CharField("estado anterior", max_length=16, choices=Status.choices)
+    new_status = models.CharField("estado nuevo", max_length=16, choices=Status.choices)
+    # Field name -> value (text; dates as ISO), only the fields that differ.
+    old_values = models.JSONField("valores anteriores", default=dict)
+    new_values = models.JSONField("valores nuevos", default=dict)
+
+    class Meta:
+        verbose_name = "cambio"
+        verbose_name_plural = "cambios"
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["-changed_at", "-id"], name="change_changed_idx"),
+            models.Index(fields=["kind", "changed_at"], name="change_kind_idx"),
+            models.Index(fields=["import_batch", "-changed_at"], name="change_batch_idx"),
+            models.Index(fields=["cedula", "-changed_at"], name="change_cedula_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} @ {self.changed_at:%Y-%m-%d %H:%M}"
+
+
+class RevalidationRun(models.Model):
+    """One re-validation request (schedule, command or console): the daily budget counts what these queued."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Programada"
+        COMMAND = "command", "Comando"
+        CONSOLE = "console", "Consola"
+
+    ran_at = models.DateTimeField("fecha", db_index=True)
+    trigger = models.CharField("origen", max_length=16, choices=Trigger.choices)
+    requested_by = models.CharField("pedida por", max_length=254, blank=True)
+    queued = models.PositiveIntegerField("encoladas", default=0)
+
+    class Meta:
+        verbose_name = "revalidación"
+        verbose_name_plural = "revalidaciones"
+
+    def __str__(self) -> str:
+        return f"{self.trigger} {self.queued} @ {self.ran_at:%Y-%m-%d %H:%M}"
+
+
 class Throttle(models.Model):
     """The global gap between requests to the registry, shared by every process (one row per key)."""
 
@@ -194,8 +274,12 @@ class Throttle(models.Model):
         return f"{self.key}: {self.next_slot_at}"
 
 
+# The breaker is one row: every reader and writer goes through this key.
+BREAKER_PK = 1
+
+
 class Breaker(models.Model):
-    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=1)."""
+    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=BREAKER_PK)."""
 
     class State(models.TextChoices):
         CLOSED = "closed", "Cerrado"

@@ -263,6 +263,14 @@ REFRESH_MAX_PER_HOUR = env.int("REFRESH_MAX_PER_HOUR", default=1)
 REFRESH_MAX_PER_DAY = env.int("REFRESH_MAX_PER_DAY", default=5)
 REGISTRATION_MAX_PER_IP_PER_HOUR = env.int("REGISTRATION_MAX_PER_IP_PER_HOUR", default=10)
 
+# --- Freshness: scheduled re-validation (docs/revalidation.md) -----------------------------------------------------
+# Rows whose last final answer is older than this many days are looked up again; 0 turns the scheduled job off.
+REVALIDATE_AFTER_DAYS = env.int("REVALIDATE_AFTER_DAYS", default=90)
+# At most this many rows re-queued per day (Bogota calendar day) by the scheduled job.
+REVALIDATE_MAX_PER_DAY = env.int("REVALIDATE_MAX_PER_DAY", default=2000)
+if REVALIDATE_AFTER_DAYS < 0 or REVALIDATE_MAX_PER_DAY < 0:
+    raise environ.ImproperlyConfigured("REVALIDATE_AFTER_DAYS and REVALIDATE_MAX_PER_DAY must be >= 0.")
+
 # --- Alerts and health ---------------------------------------------------------------------------------------------
 ERROR_RATE_WINDOW_MIN = env.int("ERROR_RATE_WINDOW_MIN", default=15)
 ERROR_RATE_THRESHOLD = env.float("ERROR_RATE_THRESHOLD", default=0.30)

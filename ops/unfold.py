@@ -30,6 +30,11 @@ UNFOLD = {
                         "link": reverse_lazy("admin:cedula_lookupattempt_changelist"),
                     },
                     {
+                        "title": _("Cambios"),
+                        "icon": "change_history",
+                        "link": reverse_lazy("admin:cedula_cedulachange_changelist"),
+                    },
+                    {
                         "title": _("Importaciones"),
                         "icon": "upload_file",
                         "link": reverse_lazy("admin:cedula_importbatch_changelist"),

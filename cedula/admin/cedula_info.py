@@ -21,12 +21,16 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 
 from cedula import data_subject, services
+from cedula.admin.cedula_change import KIND_COLORS, change_summary_html
 from cedula.admin.dashboard import breaker_view, dashboard_context
-from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
+from cedula.admin.filters import ChangedAtLastCheckFilter, DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
-from cedula.models import CedulaInfo, LookupAttempt, Status
+from cedula.admin.readonly import ReadOnlyAdminMixin
+from cedula.models import CedulaChange, CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
+from cedula.registry.parser import RESULT_FIELDS
+from cedula.services import revalidation
 from ops.accounts.audit import audit_record, audit_selection_ids
 
 STATUS_COLORS = {
@@ -38,7 +42,7 @@ STATUS_COLORS = {
 }
 
 
-class LookupAttemptInline(TabularInline):
+class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = LookupAttempt
     fields = ["started_at", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
@@ -49,11 +53,26 @@ class LookupAttemptInline(TabularInline):
     show_change_link = True
     verbose_name_plural = "historial de consultas"
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class CedulaChangeInline(ReadOnlyAdminMixin, TabularInline):
+    model = CedulaChange
+    fk_name = "cedula"
+    fields = ["changed_at", "kind_badge", "summary", "attempt"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    extra = 0
+    per_page = 10
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = "historial de cambios"
+
+    @display(description="tipo", label=KIND_COLORS)
+    def kind_badge(self, obj: CedulaChange) -> tuple[str, str]:
+        return obj.kind, obj.get_kind_display()
+
+    @display(description="qué cambió")
+    def summary(self, obj: CedulaChange) -> str:
+        return change_summary_html(obj)
 
 
 class PauseForm(BaseDialogForm):
@@ -80,7 +99,7 @@ def _back_url(request: HttpRequest) -> str:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
+class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
         "cedula",
         "status_badge",
@@ -97,6 +116,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
         ("import_batch", RelatedDropdownFilter),
         DepartamentoFilter,
         ("last_checked", LocalRangeDateTimeFilter),
+        ChangedAtLastCheckFilter,
     ]
     list_filter_submit = True
     search_fields = ["cedula"]
@@ -110,28 +130,14 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     list_before_template = "admin/cedula/breaker_banner.html"
-    actions = ["queue_now", "retry_failed", "reset_pending"]
+    actions = ["queue_now", "retry_failed", "reset_pending", "revalidate"]
     actions_row = ["lookup_now"]
     actions_detail = ["lookup_now", "data_subject_export"]
     actions_list = ["pause_lookups", "resume_lookups"]
-    inlines = [LookupAttemptInline]
+    inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
-        (
-            "Lugar de votación / novedad",
-            {
-                "fields": [
-                    "departamento",
-                    "municipio",
-                    "puesto",
-                    "direccion",
-                    "mesa",
-                    "novedad",
-                    "resolucion",
-                    "fecha_novedad",
-                ]
-            },
-        ),
+        ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
         (
             "Consultas",
             {
@@ -151,16 +157,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     ]
     readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
 
-    # --- permissions: rows change only through services (actions), never through the form ---------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- permissions: rows change only through services (actions), never through the form (ReadOnlyAdminMixin) -----
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")
@@ -239,6 +236,18 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     def reset_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = self._bulk(request, queryset, "cedula.reset_pending", services.cedulas_reset)
         self.message_user(request, f"{count} cédulas reiniciadas y en cola.", messages.SUCCESS)
+
+    @action(description="Revalidar", permissions=["queue"])
+    def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = revalidation.cedulas_revalidate(
+            ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
+        )
+        self.message_user(
+            request,
+            f"{count} cédulas en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola "
+            "no se tocan).",
+            messages.SUCCESS,
+        )
 
     # --- row / detail action -----------------------------------------------------------------------------------------
 

@@ -15,13 +15,13 @@ from cedula import selectors
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
-OUTCOME_COLORS = {
+OUTCOME_COLORS: dict[str, str] = {
     LookupAttempt.Outcome.ACTIVE: "#16a34a",
     LookupAttempt.Outcome.CANCELLED: "#f59e0b",
     LookupAttempt.Outcome.NOT_FOUND: "#64748b",
     LookupAttempt.Outcome.ERROR: "#dc2626",
 }
-STATUS_ICONS = {
+STATUS_ICONS: dict[str, str] = {
     Status.PENDING: "hourglass_top",
     Status.ACTIVE: "how_to_vote",
     Status.CANCELLED: "block",
@@ -75,6 +75,25 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
         "changelist_url": changelist,
+        "changes_7d": changes_view(now=now),
+    }
+
+
+def changes_view(*, now: dt.datetime, days: int = 7) -> dict[str, Any]:
+    """selectors.changes_by_kind with the links of the card (the Cambios list filtered by kind, since `days` ago)."""
+    from cedula.models import CedulaChange
+
+    counts = selectors.changes_by_kind(days=days, now=now)
+    since = timezone.localtime(now - dt.timedelta(days=days))
+    changes = reverse("admin:cedula_cedulachange_changelist")
+    window = f"changed_at_from_0={since:%Y-%m-%d}&changed_at_from_1={since:%H:%M}"
+    return {
+        "total": sum(counts.values()),
+        "href": f"{changes}?{window}",
+        "kinds": [
+            {"kind": kind, "label": label, "count": counts[kind], "href": f"{changes}?kind__exact={kind}&{window}"}
+            for kind, label in CedulaChange.Kind.choices
+        ],
     }
 
 

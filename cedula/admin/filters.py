@@ -47,3 +47,18 @@ class DepartamentoFilter(DropdownFilter):
         if self.value():
             return queryset.filter(departamento=self.value())
         return queryset
+
+
+class ChangedAtLastCheckFilter(DropdownFilter):
+    """Rows whose last final answer differed from the one before (read from the partial cedula_changed_idx)."""
+
+    title = "cambió en la última consulta"
+    parameter_name = "changed_at_last_check"
+
+    def lookups(self, request: HttpRequest, model_admin: ModelAdmin) -> list[tuple[str, str]]:
+        return [("1", "Sí")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "1":
+            return queryset.filter(changed_at_last_check=True)
+        return queryset

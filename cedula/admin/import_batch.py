@@ -4,32 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from cedula import selectors
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import ImportBatch
+from cedula.services import revalidation
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
                     "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields] + ["progress"]
+    actions = ["revalidate"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:  # batches come from imports only
-        return False
+    def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cedula.queue_lookups")
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    @action(description="Revalidar", permissions=["queue"])
+    def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = revalidation.batches_revalidate(
+            batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
+        )
+        self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:

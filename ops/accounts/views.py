@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.contrib import messages
@@ -22,17 +22,23 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from cedula import selectors, services
-from ops.accounts import presenters
+from cedula.services import history
+from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import AccountDeleteForm, LoginForm, ProfileForm, RegistrationForm
-from ops.accounts.services import account_delete, registration_attempt
+from ops.accounts.models import User
+from ops.accounts.security import client_ip
 
 logger = structlog.get_logger(__name__)
 
 
+def _person(request: HttpRequest) -> User:
+    """The logged-in person: only called behind @login_required, so never the anonymous user."""
+    return cast(User, request.user)
+
+
 def _status_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
-    status = selectors.public_status_for_user(user=request.user, now=now)
+    status = selectors.public_status_for_user(user=_person(request), now=now)
     return {"info": status.info, "card": presenters.status_payload(status, now=now)}
 
 
@@ -41,7 +47,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
     if request.method == "POST":
-        throttle = registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
+        throttle = services.registration_attempt(ip=client_ip(request) or "")
         if not throttle.allowed:
             when = presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             refusal = (
@@ -78,7 +84,9 @@ def home(request: HttpRequest) -> HttpResponse:
         # Staff without a cedula of their own come here after logging in (Unfold's login form posts no `next`):
         # their place is the console.
         return redirect("admin:index")
-    return render(request, "accounts/home.html", _status_context(request))
+    # Read before this visit is remembered: a change of voting place since the person's previous visit.
+    place_change = history.cedula_owner_visit(user=_person(request))
+    return render(request, "accounts/home.html", {**_status_context(request), "place_change": place_change})
 
 
 @never_cache
@@ -95,11 +103,11 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def account_delete_view(request: HttpRequest) -> HttpResponse:
-    form = AccountDeleteForm(request.POST or None, user=request.user)
+    form = AccountDeleteForm(request.POST or None, user=_person(request))
     if request.method == "POST" and form.is_valid():
-        user = request.user
+        user = _person(request)
         logout(request)
-        account_delete(user=user)
+        services.account_delete(user=user)
         messages.success(request, "Tu cuenta fue eliminada.")
         return redirect("accounts:login")
     return render(request, "accounts/account_delete.html", {"form": form})
@@ -128,7 +136,7 @@ def status_json(request: HttpRequest) -> JsonResponse:
 @require_POST
 @login_required
 def refresh(request: HttpRequest) -> HttpResponse:
-    decision = services.cedula_user_refresh(user=request.user)
+    decision = services.cedula_user_refresh(user=_person(request))
     if decision.accepted:
         messages.success(request, "Pedimos una nueva verificación de tu cédula. Verás el resultado en esta página.")
     else:

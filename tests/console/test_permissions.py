@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django_q.conf import Conf
 
-from cedula.models import Breaker, Status
+from cedula.models import Breaker, CedulaChange, Status
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,11 @@ def rows(cedula_factory, attempt_factory, batch_factory):
     batch = batch_factory()
     info = cedula_factory(status=Status.ERROR, error_kind="timeout", import_batch=batch)
     attempt = attempt_factory(info)
-    return {"cedula": info, "attempt": attempt, "batch": batch}
+    change = CedulaChange.objects.create(
+        cedula=info, changed_at=attempt.started_at, attempt=attempt, import_batch=batch, kind="place",
+        old_status="active", new_status="active", old_values={"mesa": "001"}, new_values={"mesa": "002"},
+    )  # fmt: skip
+    return {"cedula": info, "attempt": attempt, "batch": batch, "change": change}
 
 
 PAGES = [
@@ -46,6 +50,8 @@ PAGES = [
     ("admin:cedula_lookupattempt_change", "attempt"),
     ("admin:cedula_importbatch_changelist", None),
     ("admin:cedula_importbatch_change", "batch"),
+    ("admin:cedula_cedulachange_changelist", None),
+    ("admin:cedula_cedulachange_change", "change"),
     ("admin:django_q_success_changelist", None),
     ("admin:django_q_failure_changelist", None),
     ("admin:django_q_schedule_changelist", None),
@@ -68,8 +74,9 @@ def test_console_pages_open_only_for_staff_with_a_role(as_role, rows, role, page
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_exporting_the_failure_log_needs_the_export_permission(as_role, rows, role):
-    response = as_role(role).get(reverse("admin:cedula_lookupattempt_export"))
+@pytest.mark.parametrize("export", ["admin:cedula_lookupattempt_export", "admin:cedula_cedulachange_export"])
+def test_exporting_the_failure_log_and_the_changes_needs_the_export_permission(as_role, rows, role, export):
+    response = as_role(role).get(reverse(export))
 
     expected = 200 if role in CAN_OPERATE else 403 if role in CAN_VIEW else 302
     assert response.status_code == expected
@@ -79,6 +86,7 @@ BULK_ACTIONS = {
     "queue_now": Status.ACTIVE,
     "retry_failed": Status.ERROR,
     "reset_pending": Status.ACTIVE,
+    "revalidate": Status.ACTIVE,
 }
 
 
@@ -94,6 +102,21 @@ def test_bulk_actions_work_only_for_operators(as_role, cedula_factory, role, act
 
     row.refresh_from_db()
     assert (row.next_attempt_at is not None) == (role in CAN_OPERATE)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_revalidating_an_import_batch_works_only_for_operators(as_role, cedula_factory, batch_factory, role):
+    batch = batch_factory()
+    row = cedula_factory(status=Status.ACTIVE, import_batch=batch)
+
+    as_role(role).post(
+        reverse("admin:cedula_importbatch_changelist"),
+        {"action": "revalidate", "_selected_action": [batch.pk], "index": 0},
+    )
+
+    row.refresh_from_db()
+    assert (row.next_attempt_at is not None) == (role in CAN_OPERATE)
+    assert (row.priority == 5) == (role in CAN_OPERATE)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -143,6 +166,10 @@ def test_a_read_only_user_sees_no_action_buttons(as_role, rows):
     assert reverse("admin:cedula_lookupattempt_export") not in attempts
     assert 'name="action"' not in failures
     assert 'name="_save"' not in detail
+    batches = client.get(reverse("admin:cedula_importbatch_changelist")).content.decode()
+    changes = client.get(reverse("admin:cedula_cedulachange_changelist")).content.decode()
+    assert 'value="revalidate"' not in changelist + batches
+    assert reverse("admin:cedula_cedulachange_export") not in changes
 
 
 def test_an_operator_sees_the_action_buttons(as_role, rows):
@@ -154,6 +181,9 @@ def test_an_operator_sees_the_action_buttons(as_role, rows):
     attempts = client.get(reverse("admin:cedula_lookupattempt_changelist")).content.decode()
 
     assert 'name="action"' in changelist
+    assert 'value="revalidate"' in changelist
+    assert 'value="revalidate"' in client.get(reverse("admin:cedula_importbatch_changelist")).content.decode()
+    assert reverse("admin:cedula_lookupattempt_export") in attempts
     assert reverse("admin:cedula_cedulainfo_lookup_now", args=[pk]) in changelist
     assert reverse("admin:cedula_cedulainfo_pause_lookups") in changelist + dashboard
     assert reverse("admin:cedula_lookupattempt_export") in attempts
@@ -166,6 +196,7 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     readers = set(Group.objects.get(name="Consulta").permissions.values_list("codename", flat=True))
 
     assert {"import_cedulas", "export_cedulas", "queue_lookups", "pause_lookups", "view_cedulainfo"} <= operators
+    assert "view_cedulachange" in operators and "view_cedulachange" in readers
     assert readers and all(code.startswith("view_") for code in readers)
 
 

@@ -21,10 +21,11 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
     assert schedules == {
         "lookups-dispatch": "cedula.tasks.dispatch",
         "lookups-error-rate": "cedula.tasks.check_error_rate",
+        "lookups-revalidate": "cedula.tasks.revalidate",
         "retention-purge": "cedula.tasks.retention_purge",
     }
     minutes = dict(Schedule.objects.values_list("name", "minutes"))
-    assert minutes == {"lookups-dispatch": 1, "lookups-error-rate": 1, "retention-purge": 24 * 60}
+    assert minutes == {"lookups-dispatch": 1, "lookups-error-rate": 1, "lookups-revalidate": 60, "retention-purge": 24 * 60}
     assert all(s.repeats == -1 for s in Schedule.objects.all())
 
 

@@ -1,4 +1,4 @@
-"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha]
+"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--overrides FILE]
 
 Serves the local stand-in of the registry's census page (see cedula/registry/simulator) until interrupted.
 """
@@ -29,11 +29,24 @@ class Command(BaseCommand):
             "--captcha", action="store_true", help="exige g-recaptcha-response y sirve la API de resolución"
         )
         parser.add_argument("--solver-key", default=DEFAULT_SOLVER_KEY, help="clave aceptada por in.php / res.php")
+        parser.add_argument(
+            "--overrides", default=None, help="archivo JSON de respuestas cambiadas, releído en cada cambio"
+        )
 
     def handle(
-        self, *args: Any, host: str, port: int, min_gap: float, captcha: bool, solver_key: str, **options: Any
+        self,
+        *args: Any,
+        host: str,
+        port: int,
+        min_gap: float,
+        captcha: bool,
+        solver_key: str,
+        overrides: str | None,
+        **options: Any,
     ) -> None:
-        site = start_simulator(host=host, port=port, min_gap_s=min_gap, captcha=captcha, solver_key=solver_key)
+        site = start_simulator(
+            host=host, port=port, min_gap_s=min_gap, captcha=captcha, solver_key=solver_key, overrides_file=overrides
+        )
         self.stderr.write(f"Stand-in registry at {site.url} (Ctrl-C to stop)")
         try:
             site.serve_forever()

@@ -13,6 +13,10 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     "lookups-dispatch": ("cedula.tasks.dispatch", 1),
     # On-call hears of an error-rate spike (and of the recovery) through Sentry.
     "lookups-error-rate": ("cedula.tasks.check_error_rate", 1),
+    # Freshness: rows whose last final answer is older than REVALIDATE_AFTER_DAYS go back in the queue, below bulk
+    # work, at most REVALIDATE_MAX_PER_DAY a day (hourly: rows that
+    # become old during the day are picked up while the day's budget lasts).
+    "lookups-revalidate": ("cedula.tasks.revalidate", 60),
     # Personal data kept no longer than needed: old attempts and failure snapshots go (docs/security.md).
     "retention-purge": ("cedula.tasks.retention_purge", 24 * 60),
 }

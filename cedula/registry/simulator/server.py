@@ -21,6 +21,7 @@ import structlog
 
 from cedula.normalize import mask_cedula
 from cedula.registry.simulator import outcomes
+from cedula.registry.simulator.overrides import OverridesFile
 
 logger = structlog.get_logger(__name__)
 
@@ -50,6 +51,10 @@ class _State:
     solver_tasks: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (ready at, token)
     captcha_tokens: set[str] = field(default_factory=set)
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
+    overrides: OverridesFile | None = None  # answers changed while running (see overrides.py)
+
+    def outcome_for(self, cedula: str) -> outcomes.Outcome:
+        return self.overrides.outcome_for(cedula) if self.overrides else outcomes.outcome_for(cedula)
 
 
 class _Server(ThreadingHTTPServer):
@@ -142,7 +147,8 @@ class _Handler(BaseHTTPRequestHandler):
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    fields[str(name)] = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+                    payload = part.get_payload(decode=True)
+                    fields[str(name)] = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
             return fields
         return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
 
@@ -243,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         if cedula == outcomes.SLOW:
             state.stop.wait(outcomes.SLOW_RENDER_S)
-        outcome = outcomes.outcome_for(cedula)
+        outcome = state.outcome_for(cedula)
         answer(outcome.status)
         message = outcomes.render_answer(cedula, outcome)
         return self._json({"success": outcome.status != "not_found", "data": {"message": message}})
@@ -349,10 +355,13 @@ def start_simulator(
     host: str = "127.0.0.1",
     solver_key: str = DEFAULT_SOLVER_KEY,
     solve_delay_s: float = 0.3,
+    overrides_file: Path | str | None = None,
 ) -> SimulatorHandle:
     """Start the stand-in in a background thread (port 0 = a free port) and return once it accepts connections."""
     server = _Server((host, port), _Handler)
     server.state = _State(min_gap_s=min_gap_s, captcha=captcha, solver_key=solver_key, solve_delay_s=solve_delay_s)
+    if overrides_file is not None:
+        server.state.overrides = OverridesFile(overrides_file)
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="registry-simulator", daemon=True
     )
