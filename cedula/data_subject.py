@@ -35,7 +35,7 @@ def _row(obj: models.Model, *, exclude: frozenset[str] = frozenset()) -> dict[st
 
 
 def cedula_data_subject_export(*, cedula: CedulaInfo) -> dict[str, Any]:
-    from ops.accounts.models import AuditRecord
+    from cedula.models import AuditRecord
 
     related: dict[str, list[dict[str, Any]]] = {}
     for rel in CedulaInfo._meta.related_objects:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import structlog
 
 from cedula import alerts, services
@@ -35,9 +37,5 @@ def revalidate() -> int:
 
 
 def retention_purge() -> dict[str, int]:
-    """Scheduled daily: delete old attempts, blank old failure snapshots, in short batches (cedula.retention)."""
-    from dataclasses import asdict
-
-    from cedula import retention
-
-    return asdict(retention.retention_purge())
+    """Scheduled daily: delete old attempts, blank old failure snapshots, in short batches (services.retention)."""
+    return asdict(services.retention_purge())

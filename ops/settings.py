@@ -194,7 +194,7 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MIN)
 # Each on its own: an account is locked whatever address guesses it, an address whatever accounts it tries.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock lifts LOGIN_LOCKOUT_MIN after it began
-AXES_CLIENT_IP_CALLABLE = "ops.accounts.security.client_ip"
+AXES_CLIENT_IP_CALLABLE = "ops.net.client_ip"
 AXES_LOCKOUT_CALLABLE = "ops.accounts.security.lockout_response"
 AXES_USERNAME_CALLABLE = "ops.accounts.security.login_username"
 AXES_ENABLE_ADMIN = False  # ops.accounts.admin_security shows the locks in the console's look

@@ -49,7 +49,7 @@ UNFOLD = {
                     {
                         "title": _("Auditoría"),
                         "icon": "policy",
-                        "link": reverse_lazy("admin:accounts_auditrecord_changelist"),
+                        "link": reverse_lazy("admin:cedula_auditrecord_changelist"),
                         "permission": "ops.accounts.security.is_superuser_request",
                     },
                     {

@@ -31,7 +31,7 @@ from cedula.models import CedulaChange, CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
-from ops.accounts.audit import audit_record, audit_selection_ids
+from cedula.services.audit import audit_record, audit_selection_ids
 
 STATUS_COLORS = {
     Status.PENDING: "info",

@@ -11,7 +11,7 @@ from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success
 from unfold.admin import ModelAdmin
 
-from ops.accounts.audit import audit_record
+from cedula.services.audit import audit_record
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):

@@ -41,7 +41,7 @@ from cedula.importing import (
 )
 from cedula.models import CedulaInfo, ImportBatch
 from cedula.registry.parser import RESULT_FIELDS
-from ops.accounts.audit import audit_record
+from cedula.services.audit import audit_record
 
 if TYPE_CHECKING:
     from ops.accounts.models import User

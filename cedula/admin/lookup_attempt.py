@@ -17,7 +17,7 @@ from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import LookupAttempt
-from ops.accounts.audit import audit_record
+from cedula.services.audit import audit_record
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
 

@@ -16,8 +16,8 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from cedula.normalize import normalize_cedula
+from cedula.services.audit import audit_record
 from ops.accounts import admin_security  # noqa: F401 - registers Auditoría and Bloqueos de ingreso
-from ops.accounts.audit import audit_record
 from ops.accounts.models import User
 
 admin.site.unregister(Group)

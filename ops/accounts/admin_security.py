@@ -18,8 +18,9 @@ from unfold.decorators import action, display
 
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.importing import escape_formula
-from ops.accounts.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
-from ops.accounts.models import AuditRecord, LoginLock, User
+from cedula.models import AuditRecord
+from cedula.services.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
+from ops.accounts.models import LoginLock, User
 
 OUTCOME_COLORS = {"success": "success", "failure": "danger", "denied": "warning"}
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from ops.accounts.audit import audit_record, bind_request, unbind_request
+from cedula.services.audit import audit_record, bind_request, unbind_request
 from ops.accounts.security import staff_requires_2fa
 
 # Under /admin/, what a staff member may reach before the second factor: the 2FA pages, logging in and out.

@@ -1,17 +1,18 @@
 """Who is asking and whether they may: the client address, the lockout page, and who needs a second factor.
 
-django-axes calls client_ip, login_username and lockout_response (settings AXES_*_CALLABLE); the audit trail and the
-2FA middleware use the same functions, so every part of the system agrees on the address and on the rules.
+django-axes calls login_username and lockout_response (settings AXES_*_CALLABLE) and ops.net.client_ip; the audit
+trail uses the same address function, so every part of the system agrees on who is asking.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from ops.net import client_ip  # noqa: F401 - django-axes and the views read it from here too
 
 LOCKOUT_MESSAGE = (
     "Demasiados intentos fallidos de ingreso. Por seguridad, el ingreso queda bloqueado durante {minutes} minutos. "
@@ -20,31 +21,6 @@ LOCKOUT_MESSAGE = (
 
 # The roles whose password alone must not open a session (with STAFF_2FA_REQUIRED on).
 TWO_FACTOR_GROUPS = frozenset({"Operadores"})
-
-
-def _valid_ip(value: str) -> str | None:
-    value = value.strip()
-    if value.startswith("[") and "]" in value:  # [v6]:port
-        value = value[1 : value.index("]")]
-    elif value.count(":") == 1:  # v4:port
-        value = value.split(":", 1)[0]
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, unless TRUST_PROXY_IP_HEADER says our reverse proxy sets PROXY_IP_HEADER: then the address
-    PROXY_COUNT entries from the right of it (the left part is whatever the client sent, and a client can lie)."""
-    remote = _valid_ip(request.META.get("REMOTE_ADDR", ""))
-    if not settings.TRUST_PROXY_IP_HEADER:
-        return remote
-    key = "HTTP_" + settings.PROXY_IP_HEADER.upper().replace("-", "_")
-    hops = [h for h in (part.strip() for part in request.META.get(key, "").split(",")) if h]
-    if len(hops) < settings.PROXY_COUNT:
-        return remote
-    return _valid_ip(hops[-settings.PROXY_COUNT]) or remote
 
 
 def login_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:

@@ -113,7 +113,7 @@ def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | N
     """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited."""
     from axes.models import AccessAttempt
 
-    from ops.accounts.audit import audit_record
+    from cedula.services.audit import audit_record
 
     query = Q(pk__in=[])
     if usernames:
@@ -144,7 +144,7 @@ def account_delete(*, user: User) -> AccountDeletion:
     """A person deletes their own account. Their cedula row goes with it, unless staff hold it (it came from an
     import or from the console, or an import batch names it): then it stays for staff, unlinked from the person.
     Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
-    from ops.accounts.audit import audit_record
+    from cedula.services.audit import audit_record
 
     with transaction.atomic():
         row = CedulaInfo.objects.select_for_update().filter(user=user).first()
@@ -169,3 +169,22 @@ def account_delete(*, user: User) -> AccountDeletion:
         user.delete()
     logger.info("account_deleted", user_id=user_id, cedula_row=outcome)
     return AccountDeletion(cedula_row=outcome)
+
+
+# --- retention ------------------------------------------------------------------------------------------------------
+
+# The public refresh limits look back one day at most (REFRESH_MAX_PER_DAY): older requests are no use to anyone.
+REFRESH_REQUESTS_KEPT = dt.timedelta(days=2)
+
+
+def refresh_requests_purge(*, now: dt.datetime | None = None, batch_size: int | None = None) -> int:
+    """Delete refresh requests past every window that reads them, in short batches (scheduled daily)."""
+    now = now or timezone.now()
+    cutoff = now - REFRESH_REQUESTS_KEPT
+    deleted, batches = cedula_services.in_batches(
+        lambda: RefreshRequest.objects.order_by().filter(requested_at__lt=cutoff),
+        lambda ids: RefreshRequest.objects.filter(pk__in=ids).delete()[0],
+        batch_size=batch_size or settings.RETENTION_BATCH_SIZE,
+    )
+    logger.info("refresh_requests_purged", deleted=deleted, batches=batches)
+    return deleted

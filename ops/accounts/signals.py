@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
-from ops.accounts.audit import audit_record, logentry_audit_suppressed
+from cedula.services.audit import audit_record, logentry_audit_suppressed
 from ops.accounts.security import login_username
 
 PERMISSION_FIELDS = {"groups", "user_permissions", "is_superuser", "is_staff", "permissions"}
@@ -84,7 +84,7 @@ def login_locked_out(
     # django-axes signals again on each refused try while locked: one record per lockout is enough.
     tried = login_username(request, {"username": username}) or ""
     since = timezone.now() - dt.timedelta(minutes=settings.LOGIN_LOCKOUT_MIN)
-    from ops.accounts.models import AuditRecord
+    from cedula.models import AuditRecord
     from ops.accounts.security import client_ip
 
     ip = client_ip(request) if request is not None else None

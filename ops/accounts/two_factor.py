@@ -30,7 +30,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.widgets import UnfoldAdminTextInputWidget
 
-from ops.accounts.audit import audit_record
+from cedula.services.audit import audit_record
 from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)

@@ -8,9 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from cedula.models import Breaker, CedulaInfo, Status
-from ops.accounts.audit import ACTION_LABELS, audit_record
-from ops.accounts.models import AuditRecord, AuditRecordCedula
+from cedula.models import AuditRecord, AuditRecordCedula, Breaker, CedulaInfo, Status
+from cedula.services.audit import ACTION_LABELS, audit_record
 
 pytestmark = pytest.mark.django_db
 
@@ -208,27 +207,27 @@ def test_staff_logins_and_logouts_are_recorded_but_not_the_public_ones(client, s
 def test_only_superusers_see_the_audit_list(client, staff_in, role):
     client.force_login(staff_in(role))
 
-    assert client.get(reverse("admin:accounts_auditrecord_changelist")).status_code == 403
+    assert client.get(reverse("admin:cedula_auditrecord_changelist")).status_code == 403
 
 
 def test_the_audit_list_filters_by_who_action_and_date_and_cannot_be_edited(admin_client, admin_user, operator):
     mine = audit_record(request=None, action="lookups.pause", actor=operator)
     audit_record(request=None, action="lookups.resume", actor=admin_user)
-    url = reverse("admin:accounts_auditrecord_changelist")
+    url = reverse("admin:cedula_auditrecord_changelist")
 
     by_actor = admin_client.get(url, {"actor": operator.pk}).context["cl"].result_list
     by_action = admin_client.get(url, {"action": "lookups.resume"}).context["cl"].result_list
     by_date = admin_client.get(url, {"at_from_0": "2000-01-01", "at_to_0": "2000-01-02"}).context["cl"].result_list
     page = admin_client.get(url).content.decode()
-    detail = admin_client.get(reverse("admin:accounts_auditrecord_change", args=[mine.pk]))
+    detail = admin_client.get(reverse("admin:cedula_auditrecord_change", args=[mine.pk]))
 
     assert [r.pk for r in by_actor] == [mine.pk]
     assert [r.action for r in by_action] == ["lookups.resume"]
     assert list(by_date) == []
     assert "Pausar consultas" in page and "Auditoría" in page
     assert 'name="_save"' not in detail.content.decode()
-    assert admin_client.post(reverse("admin:accounts_auditrecord_delete", args=[mine.pk])).status_code == 403
-    assert admin_client.get(reverse("admin:accounts_auditrecord_add")).status_code == 403
+    assert admin_client.post(reverse("admin:cedula_auditrecord_delete", args=[mine.pk])).status_code == 403
+    assert admin_client.get(reverse("admin:cedula_auditrecord_add")).status_code == 403
     assert AuditRecord.objects.filter(pk=mine.pk).exists()
 
 
@@ -236,7 +235,7 @@ def test_the_audit_list_exports_and_the_export_is_recorded(admin_client, operato
     audit_record(request=None, action="lookups.pause", actor=operator)
     held = AuditRecord.objects.count()  # the pause and the superuser's own login
 
-    response = admin_client.post(reverse("admin:accounts_auditrecord_export"), {"format": "0", "resource": "0"})
+    response = admin_client.post(reverse("admin:cedula_auditrecord_export"), {"format": "0", "resource": "0"})
 
     assert response.status_code == 200
     text = response.content.decode("utf-8-sig")

@@ -200,7 +200,7 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     assert readers and all(code.startswith("view_") for code in readers)
 
 
-SUPERUSER_PAGES = ["admin:accounts_auditrecord_changelist", "admin:accounts_loginlock_changelist"]
+SUPERUSER_PAGES = ["admin:cedula_auditrecord_changelist", "admin:accounts_loginlock_changelist"]
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -23,9 +23,16 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "lookups-error-rate": "cedula.tasks.check_error_rate",
         "lookups-revalidate": "cedula.tasks.revalidate",
         "retention-purge": "cedula.tasks.retention_purge",
+        "accounts-refresh-requests-purge": "ops.accounts.tasks.refresh_requests_purge",
     }
     minutes = dict(Schedule.objects.values_list("name", "minutes"))
-    assert minutes == {"lookups-dispatch": 1, "lookups-error-rate": 1, "lookups-revalidate": 60, "retention-purge": 24 * 60}
+    assert minutes == {
+        "lookups-dispatch": 1,
+        "lookups-error-rate": 1,
+        "lookups-revalidate": 60,
+        "retention-purge": 24 * 60,
+        "accounts-refresh-requests-purge": 24 * 60,
+    }
     assert all(s.repeats == -1 for s in Schedule.objects.all())
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from cedula.models import CedulaInfo, LookupAttempt, Source
-from ops.accounts.models import AuditRecord, RefreshRequest, User
+from cedula.models import AuditRecord, CedulaInfo, LookupAttempt, Source
+from ops.accounts.models import RefreshRequest, User
 from ops.accounts.services import account_delete
 
 pytestmark = pytest.mark.django_db

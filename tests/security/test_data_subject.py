@@ -8,9 +8,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from cedula.models import CedulaInfo, Status
-from ops.accounts.audit import audit_record
-from ops.accounts.models import AuditRecord
+from cedula.models import AuditRecord, CedulaInfo, Status
+from cedula.services.audit import audit_record
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from axes.models import AccessAttempt
 from django.test import RequestFactory
 from django.urls import reverse
 
-from ops.accounts.models import AuditRecord
+from cedula.models import AuditRecord
 from ops.accounts.security import client_ip
 
 pytestmark = pytest.mark.django_db

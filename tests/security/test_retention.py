@@ -14,8 +14,9 @@ from django.utils import timezone
 
 from cedula import selectors
 from cedula.models import CedulaInfo, LookupAttempt
-from cedula.retention import retention_purge
+from cedula.services.retention import retention_purge
 from ops.accounts.models import RefreshRequest
+from ops.accounts.services import refresh_requests_purge
 
 pytestmark = pytest.mark.django_db
 
@@ -113,9 +114,9 @@ def test_old_refresh_requests_go_too(frozen, user_factory):
     old = RefreshRequest.objects.create(user=person, requested_at=NOW - dt.timedelta(days=3))
     recent = RefreshRequest.objects.create(user=person, requested_at=NOW - dt.timedelta(hours=20))
 
-    report = retention_purge()
+    deleted = refresh_requests_purge(batch_size=1)
 
-    assert report.refresh_requests_deleted == 1
+    assert deleted == 1
     assert list(RefreshRequest.objects.values_list("pk", flat=True)) == [recent.pk]
     assert old.pk != recent.pk
 

@@ -13,7 +13,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ops.accounts.models import AuditRecord
+from cedula.models import AuditRecord
 
 pytestmark = pytest.mark.django_db
 

@@ -54,7 +54,7 @@ class Command(BaseCommand):
             skip_invalid=skip_invalid,
         )
         from cedula.models import ImportBatch
-        from ops.accounts.audit import audit_record
+        from cedula.services.audit import audit_record
 
         audit_record(
             request=None,

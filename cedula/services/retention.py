@@ -1,10 +1,8 @@
 """Retention: personal data goes away on its own (docs/security.md, "Retention").
 
-Once the services split lands this module moves to cedula/services/retention.py (same functions).
-
 The purge runs daily (setup_schedules "retention-purge"). It deletes lookup attempts older than
-RETENTION_ATTEMPTS_DAYS, blanks failure snapshots older than RETENTION_SNAPSHOTS_DAYS, and drops refresh requests
-past their window. Every statement touches at most RETENTION_BATCH_SIZE rows by primary key and commits on its own:
+RETENTION_ATTEMPTS_DAYS and blanks failure snapshots older than RETENTION_SNAPSHOTS_DAYS (the accounts app purges its
+own refresh requests: ops.accounts.services.refresh_requests_purge, schedule "accounts-refresh-requests-purge"). Every statement touches at most RETENTION_BATCH_SIZE rows by primary key and commits on its own:
 the worker's writes wait for one short statement at a time, never for the whole purge. Cedula rows (and their check
 counts, last results and change history) are never touched; settings refuse a retention shorter than the dashboard's
 48 hours.
@@ -16,6 +14,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from django.conf import settings
@@ -27,21 +26,19 @@ from cedula.models import LookupAttempt
 
 logger = structlog.get_logger(__name__)
 
-# The public refresh limits look back one day at most (REFRESH_MAX_PER_DAY): older requests are no use to anyone.
-REFRESH_REQUESTS_KEPT = dt.timedelta(days=2)
-
 
 @dataclass(frozen=True)
 class PurgeReport:
     attempts_deleted: int
     snapshots_blanked: int
-    refresh_requests_deleted: int
     batches: int
 
 
-def _in_batches(
-    rows: Callable[[], QuerySet], apply: Callable[[list[int]], int], *, batch_size: int, pause_s: float
+def in_batches(
+    rows: Callable[[], QuerySet[Any]], apply: Callable[[list[int]], int], *, batch_size: int, pause_s: float = 0.0
 ) -> tuple[int, int]:
+    """Apply `apply` to the ids of `rows()`, at most `batch_size` at a time, each batch in its own transaction.
+    Returns (rows done, batches)."""
     done = batches = 0
     while True:
         ids = list(rows().values_list("pk", flat=True)[:batch_size])
@@ -59,39 +56,28 @@ def _in_batches(
 def retention_purge(
     *, now: dt.datetime | None = None, batch_size: int | None = None, pause_s: float = 0.0
 ) -> PurgeReport:
-    from ops.accounts.models import RefreshRequest
-
     now = now or timezone.now()
     size = batch_size or settings.RETENTION_BATCH_SIZE
     attempts_cutoff = now - dt.timedelta(days=settings.RETENTION_ATTEMPTS_DAYS)
     snapshots_cutoff = now - dt.timedelta(days=settings.RETENTION_SNAPSHOTS_DAYS)
 
-    attempts, b1 = _in_batches(
+    attempts, b1 = in_batches(
         lambda: LookupAttempt.objects.order_by().filter(started_at__lt=attempts_cutoff),
         lambda ids: LookupAttempt.objects.filter(pk__in=ids).delete()[0],
         batch_size=size,
         pause_s=pause_s,
     )
-    snapshots, b2 = _in_batches(
+    snapshots, b2 = in_batches(
         lambda: LookupAttempt.objects.order_by().filter(started_at__lt=snapshots_cutoff).exclude(snapshot=""),
         lambda ids: LookupAttempt.objects.filter(pk__in=ids).update(snapshot=""),
         batch_size=size,
         pause_s=pause_s,
     )
-    refreshes, b3 = _in_batches(
-        lambda: RefreshRequest.objects.order_by().filter(requested_at__lt=now - REFRESH_REQUESTS_KEPT),
-        lambda ids: RefreshRequest.objects.filter(pk__in=ids).delete()[0],
-        batch_size=size,
-        pause_s=pause_s,
-    )
-    report = PurgeReport(
-        attempts_deleted=attempts, snapshots_blanked=snapshots, refresh_requests_deleted=refreshes, batches=b1 + b2 + b3
-    )
+    report = PurgeReport(attempts_deleted=attempts, snapshots_blanked=snapshots, batches=b1 + b2)
     logger.info(
         "retention_purged",
         attempts_deleted=attempts,
         snapshots_blanked=snapshots,
-        refresh_requests_deleted=refreshes,
         batches=report.batches,
         batch_size=size,
     )

@@ -1,6 +1,6 @@
 """The audit trail: ONE call records that a staff member did something (docs/security.md, "Audit trail").
 
-    from ops.accounts.audit import audit_record
+    from cedula.services.audit import audit_record
 
     audit_record(request=request, action="cedula.queue_now", target=queryset, count=affected)
     audit_record(request=request, action="batch.cancel", target=batch, count=cancelled)
@@ -8,7 +8,7 @@
     audit_record(request=request, action="lookups.pause", outcome=AuditRecord.Outcome.DENIED)
 
 A new action is a new code plus one line in ACTION_LABELS (no migration). Bulk actions write ONE record with their
-count, never one per row. The IP is read through ops.accounts.security.client_ip (the trusted-proxy rules).
+count, never one per row. The IP is read through ops.net.client_ip (the trusted-proxy rules).
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import models
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
-from ops.accounts.models import AuditRecord, AuditRecordCedula, User
+from cedula.models import AuditRecord, AuditRecordCedula, CedulaInfo
+from ops.net import client_ip
+
+if TYPE_CHECKING:
+    from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
 
@@ -124,8 +128,6 @@ def audit_selection_ids(queryset: models.QuerySet[Any]) -> list[int]:
 
 
 def _named_cedula_ids(target: Any, cedula_ids: Iterable[int] | None) -> list[int]:
-    from cedula.models import CedulaInfo
-
     if cedula_ids is not None:
         ids = list(cedula_ids)[: AUDIT_NAMED_ROWS_MAX + 1]
     elif isinstance(target, CedulaInfo):
@@ -169,8 +171,6 @@ def audit_record(
         extra["filter"] = filter_query.urlencode() if isinstance(filter_query, QueryDict) else str(filter_query)
         if not target_repr:
             target_repr = "filtro"
-    from ops.accounts.security import client_ip
-
     record = AuditRecord.objects.create(
         at=timezone.now(),
         actor=actor,
