@@ -2,8 +2,9 @@
 
 The purge runs daily (setup_schedules "retention-purge"). It deletes lookup attempts older than
 RETENTION_ATTEMPTS_DAYS and blanks failure snapshots older than RETENTION_SNAPSHOTS_DAYS (the accounts app purges its
-own refresh requests: ops.accounts.services.refresh_requests_purge, schedule "accounts-refresh-requests-purge"). Every statement touches at most RETENTION_BATCH_SIZE rows by primary key and commits on its own:
-the worker's writes wait for one short statement at a time, never for the whole purge. Cedula rows (and their check
+own refresh requests: ops.accounts.services.refresh_requests_purge, schedule "accounts-refresh-requests-purge").
+Every statement touches at most RETENTION_BATCH_SIZE rows by primary key and commits on its own: the worker's writes
+wait for one short statement at a time, never for the whole purge. Cedula rows (and their check
 counts, last results and change history) are never touched; settings refuse a retention shorter than the dashboard's
 48 hours.
 """

@@ -17,6 +17,7 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import action, display
 
 from cedula.admin.filters import LocalRangeDateTimeFilter
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.importing import escape_formula
 from cedula.models import AuditRecord
 from cedula.services.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
@@ -31,12 +32,6 @@ class SuperuserOnlyMixin:
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.is_active and request.user.is_superuser
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # --- Auditoría ----------------------------------------------------------------------------------------------------
@@ -88,7 +83,7 @@ class AuditRecordResource(resources.ModelResource):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(SuperuserOnlyMixin, ExportMixin, ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdminMixin, SuperuserOnlyMixin, ExportMixin, ModelAdmin):
     list_display = ["at", "actor_email", "ip", "action_text", "target_repr", "count", "outcome_badge"]
     list_filter = [ActorFilter, ActionFilter, ("at", LocalRangeDateTimeFilter)]
     list_filter_submit = True
@@ -101,9 +96,6 @@ class AuditRecordAdmin(SuperuserOnlyMixin, ExportMixin, ModelAdmin):
                        "count", "outcome", "details"]  # fmt: skip
     resource_classes = [AuditRecordResource]
     export_form_class = ExportForm
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -130,16 +122,14 @@ class AuditRecordAdmin(SuperuserOnlyMixin, ExportMixin, ModelAdmin):
 
 
 @admin.register(LoginLock)
-class LoginLockAdmin(SuperuserOnlyMixin, ModelAdmin):
+class LoginLockAdmin(ReadOnlyAdminMixin, SuperuserOnlyMixin, ModelAdmin):
+    # Not deleted by hand: unlocking is the action below, audited.
     list_display = ["when", "account", "address", "failures", "locked"]
     search_fields = ["username", "ip_address"]
     ordering = ["-attempt_time"]
     fields = ["when", "account", "address", "failures", "path_info", "user_agent"]
     readonly_fields = fields
     actions = ["unlock"]
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # unlocking is the action below, audited
 
     def has_unlock_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser

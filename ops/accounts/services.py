@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 import structlog
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -21,6 +22,7 @@ from cedula import selectors as cedula_selectors
 from cedula import services as cedula_services
 from cedula.models import CedulaInfo, Priority, Source
 from cedula.normalize import mask_cedula
+from cedula.services.audit import audit_record
 from ops.accounts import selectors
 from ops.accounts.models import RefreshRequest, User
 
@@ -111,10 +113,6 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
 
 def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | None) -> int:
     """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited."""
-    from axes.models import AccessAttempt
-
-    from cedula.services.audit import audit_record
-
     query = Q(pk__in=[])
     if usernames:
         query |= Q(username__in=usernames)
@@ -144,8 +142,6 @@ def account_delete(*, user: User) -> AccountDeletion:
     """A person deletes their own account. Their cedula row goes with it, unless staff hold it (it came from an
     import or from the console, or an import batch names it): then it stays for staff, unlinked from the person.
     Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
-    from cedula.services.audit import audit_record
-
     with transaction.atomic():
         row = CedulaInfo.objects.select_for_update().filter(user=user).first()
         if row is None:
