@@ -40,7 +40,7 @@ def cedula_data_subject_export(*, cedula: CedulaInfo) -> dict[str, Any]:
     related: dict[str, list[dict[str, Any]]] = {}
     for rel in CedulaInfo._meta.related_objects:
         if rel.one_to_many and rel.related_model is not AuditRecord:
-            manager = getattr(cedula, rel.get_accessor_name())
+            manager = getattr(cedula, rel.get_accessor_name() or rel.name)
             related[rel.related_model._meta.label_lower] = [_row(o) for o in manager.order_by("pk")]
 
     user = cedula.user
@@ -64,7 +64,7 @@ def cedula_data_subject_export(*, cedula: CedulaInfo) -> dict[str, Any]:
         "version": EXPORT_VERSION,
         "generated_at": timezone.now().isoformat(),
         "cedula": _row(cedula, exclude=frozenset({"claim_token"})),
-        "import_batch": _row(cedula.import_batch) if cedula.import_batch_id else None,
+        "import_batch": _row(cedula.import_batch) if cedula.import_batch is not None else None,
         "account": account,
         "related": related,
         "audit_records": audit,

@@ -42,7 +42,8 @@ class StaffTwoFactorMiddleware:
         path = request.path
         if path.startswith("/admin/") and not path.startswith(TWO_FACTOR_OPEN_PREFIXES):
             user = request.user
-            if staff_requires_2fa(user) and not user.is_verified():
+            # OTPMiddleware (earlier in MIDDLEWARE) gives the user is_verified().
+            if staff_requires_2fa(user) and not user.is_verified():  # type: ignore[union-attr]
                 from ops.accounts.two_factor import has_confirmed_device
 
                 target = "two_factor_verify" if has_confirmed_device(user) else "two_factor_enrol"

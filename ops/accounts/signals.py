@@ -41,7 +41,8 @@ def audit_admin_form(sender: type[LogEntry], instance: LogEntry, created: bool, 
         return
     action = _FLAG_ACTIONS.get(instance.action_flag, "object.change")
     fields = _changed_fields(instance.change_message)
-    model = instance.content_type.model_class() if instance.content_type_id else None
+    object_id = instance.object_id or ""
+    model = instance.content_type.model_class() if instance.content_type is not None else None
     label = model._meta.label_lower if model is not None else ""
     if action == "object.change" and (label == "auth.group" or {f.lower() for f in fields} & PERMISSION_FIELDS):
         action = "permissions.change"
@@ -53,10 +54,10 @@ def audit_admin_form(sender: type[LogEntry], instance: LogEntry, created: bool, 
         target=instance.object_repr,
         count=1,
         actor=instance.user,
-        details={"model": label, "object_id": instance.object_id, "fields": fields},
-        cedula_ids=[int(instance.object_id)] if label == "cedula.cedulainfo" and instance.object_id.isdigit() else None,
+        details={"model": label, "object_id": object_id, "fields": fields},
+        cedula_ids=[int(object_id)] if label == "cedula.cedulainfo" and object_id.isdigit() else None,
         target_type=label,
-        target_id=instance.object_id,
+        target_id=object_id,
     )
 
 

@@ -7,7 +7,7 @@ operator here until their session is verified; django-otp's own throttling slows
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import qrcode
@@ -124,7 +124,7 @@ def verify_view(request: HttpRequest) -> HttpResponse:
 
 @_staff_required
 def enrol_view(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = cast(User, request.user)  # login_required
     if has_confirmed_device(user):
         return redirect(reverse("two_factor_verify") + "?next=" + quote(_next_url(request)))
     device = totp_pending_device(user=user)
