@@ -206,3 +206,26 @@ def test_a_public_session_is_not_cut_at_the_staff_hours(client, user_factory, se
         response = client.get(reverse("accounts:profile"))
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(("debug", "expected"), [("0", "True"), ("1", "False")])
+def test_the_second_factor_is_on_by_default_in_production_and_off_in_the_demo(tmp_path, debug, expected):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k != "STAFF_2FA_REQUIRED"}
+    env.update({"DEBUG": debug, "OPS_IGNORE_DOTENV": "1", "VAR_DIR": str(tmp_path), "LOG_DIR": str(tmp_path),
+                "SECRET_KEY": "x" * 60})  # fmt: skip
+    code = "import django; django.setup(); from django.conf import settings; print(settings.STAFF_2FA_REQUIRED)"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**env, "DJANGO_SETTINGS_MODULE": "ops.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
