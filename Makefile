@@ -47,8 +47,9 @@ chromium: $(STAMP)
 	fi
 	@echo "chromium: $$(cat $(CHROMIUM_STAMP))"
 
+# Every Django command of the development path goes through ./dev (OPS_DEV=1: var/dev.env, DEBUG=1, a generated key).
 migrate: install
-	DEBUG=1 $(PY) manage.py migrate --noinput
+	./dev migrate --noinput
 
 test: install
 	$(PY) -m ruff check .
@@ -57,11 +58,11 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 run: migrate
-	@DEBUG=1 $(PY) manage.py create_demo_staff
-	@DEBUG=1 $(PY) manage.py setup_schedules
-	@DEBUG=1 $(PY) manage.py load_demo_cedulas
+	@./dev create_demo_staff
+	@./dev setup_schedules
+	@./dev load_demo_cedulas
 	@echo "Console: http://127.0.0.1:8000/admin/   Public site: http://127.0.0.1:8000/   Stand-in registry: http://127.0.0.1:8001/censo/consultar/"
-	DEBUG=1 $(VENV)/bin/honcho start
+	$(VENV)/bin/honcho start
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

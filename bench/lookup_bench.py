@@ -1,6 +1,9 @@
 """Lookups against the local stand-in (gap 0): our client reusing one browser vs a fresh browser per lookup.
 
-    .venv/bin/python bench/lookup_bench.py [-n 40] [--rounds 4]
+    .venv/bin/python bench/lookup_bench.py [-n 40] [--rounds 4] [--only plain|realistic]
+
+Two scenarios, one after the other: the plain stand-in, then the `--realistic` one (placeholder before the POST,
+JavaScript interstitial, form shown late, answer rendered late and re-wrapped, renamed elements). `--only` runs one.
 
 Both modes run in this same invocation, each in its own long-lived child process, in alternating rounds (ours n/rounds
 lookups, then the baseline's, and again) so that load from other users of the machine hits both alike. CPU is exact:
@@ -135,26 +138,11 @@ class _Mode:
         return self.cpu_s / self.n
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=40, help="lookups per mode (default 40)")
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per mode (default 4)")
-    parser.add_argument("--child", choices=["reuse", "baseline"], help=argparse.SUPPRESS)
-    parser.add_argument("--url", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-
-    if args.child:
-        asyncio.run(_child(args.child, args.url))
-        return 0
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops.settings")
-    from cedula.registry.simulator import start_simulator
-
-    site = start_simulator(min_gap_s=0.0)
-    ours, base = _Mode("reuse", site.url), _Mode("baseline", site.url)
+def _scenario(name: str, url: str, n: int, rounds: int) -> tuple[_Mode, _Mode, float, float]:
+    ours, base = _Mode("reuse", url), _Mode("baseline", url)
     load_before = os.getloadavg()[0]
     try:
-        per_round = [args.n // args.rounds + (1 if i < args.n % args.rounds else 0) for i in range(args.rounds)]
+        per_round = [n // rounds + (1 if i < n % rounds else 0) for i in range(rounds)]
         for count in per_round:
             ours.run(count)
             base.run(count)
@@ -164,13 +152,17 @@ def main() -> int:
         for mode in (ours, base):
             if mode.proc.returncode is None:
                 mode.proc.kill()
-        site.stop()
+    return ours, base, load_before, os.getloadavg()[0]
 
+
+def _report(name: str, behaviours: list[str], n: int, rounds: int, result: tuple[_Mode, _Mode, float, float]) -> bool:
+    ours, base, load_before, load_after = result
     rate_ratio = ours.rate / base.rate
     cpu_ratio = ours.cpu_per_lookup / base.cpu_per_lookup
     print(
-        f"lookup bench: {args.n} lookups per mode in {args.rounds} alternating rounds, stand-in gap 0, "
-        f"{os.cpu_count()} CPUs, load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
+        f"lookup bench [{name}]: {n} lookups per mode in {rounds} alternating rounds, stand-in gap 0"
+        f"{' (' + ', '.join(behaviours) + ')' if behaviours else ''}, "
+        f"{os.cpu_count()} CPUs, load average {load_before:.1f} -> {load_after:.1f}"
     )
     for label, m in (("reused browser (ours)", ours), ("fresh browser per lookup", base)):
         print(
@@ -183,7 +175,36 @@ def main() -> int:
     print(f"  rate        {ours.rate:.2f}/s (target >= {MIN_RATE})            {'OK' if ok_rate else 'MISS'}")
     print(f"  rate ratio  {rate_ratio:.2f}x baseline (target >= {MIN_RATE_RATIO}x)   {'OK' if ok_ratio else 'MISS'}")
     print(f"  CPU ratio   {cpu_ratio:.2f}x baseline (target <= {MAX_CPU_RATIO}x)   {'OK' if ok_cpu else 'MISS'}")
-    return 0 if ok_rate and ok_ratio and ok_cpu else 1
+    return ok_rate and ok_ratio and ok_cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=40, help="lookups per mode (default 40)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds per mode (default 4)")
+    parser.add_argument("--only", choices=["plain", "realistic"], help="run one scenario (default: both)")
+    parser.add_argument("--child", choices=["reuse", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        asyncio.run(_child(args.child, args.url))
+        return 0
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops.settings")
+    from cedula.registry.simulator import start_simulator
+
+    ok = True
+    for name in ("plain", "realistic"):
+        if args.only and args.only != name:
+            continue
+        site = start_simulator(min_gap_s=0.0, realistic=name == "realistic")
+        try:
+            result = _scenario(name, site.url, args.n, args.rounds)
+        finally:
+            site.stop()
+        ok = _report(name, site.behaviours.names(), args.n, args.rounds, result) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

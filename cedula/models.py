@@ -180,6 +180,8 @@ class LookupAttempt(models.Model):
     task_id = models.CharField(max_length=64, blank=True)
     # Redacted HTML of a non-final answer (digits masked, size-capped); never kept for successful lookups.
     snapshot = models.TextField("captura", blank=True)
+    # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
+    selector_fallbacks = models.CharField("selectores de respaldo", max_length=200, blank=True)
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -260,8 +262,13 @@ class RevalidationRun(models.Model):
         return f"{self.trigger} {self.queued} @ {self.ran_at:%Y-%m-%d %H:%M}"
 
 
+# The throttle is one row per deployment, whatever its hosts: every reader and writer goes through this key, and no
+# setting splits it (docs/scaling.md: more hosts buy availability and web capacity, not more lookups).
+THROTTLE_PK = "registry"
+
+
 class Throttle(models.Model):
-    """The global gap between requests to the registry, shared by every process (one row per key)."""
+    """The gap between requests to the registry, shared by every process on every host (one row, THROTTLE_PK)."""
 
     key = models.CharField(max_length=50, primary_key=True)
     next_slot_at = models.DateTimeField(null=True, blank=True)

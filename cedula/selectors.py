@@ -446,3 +446,37 @@ def place_change_since(*, info: CedulaInfo, since: dt.datetime) -> CedulaChange 
         .order_by("-changed_at", "-id")
         .first()
     )
+
+
+# Set by cedula.registry.browser in the attempt's message when the page showed another answer than its JSON.
+ANSWER_MISMATCH_NOTE = "vale la del JSON"
+
+
+@dataclass(frozen=True)
+class RegistryDrift:
+    hours: int
+    attempts: int  # attempts in the window
+    with_fallback: int  # attempts that found some element of the page by a fallback way
+    by_element: list[tuple[str, int]]  # "enviar:text" -> attempts, most frequent first
+    mismatches: int  # attempts whose page showed another answer than the JSON (the JSON was recorded)
+    last_fallback_at: dt.datetime | None
+
+
+def registry_drift(*, hours: int = 24, now: dt.datetime | None = None) -> RegistryDrift:
+    """How far the registry page has drifted from what the client expects, over the last `hours`."""
+    now = now or timezone.now()
+    window = LookupAttempt.objects.order_by().filter(started_at__gte=now - dt.timedelta(hours=hours))
+    fallbacks = window.exclude(selector_fallbacks="")
+    per_element: dict[str, int] = {}
+    for value, n in fallbacks.values_list("selector_fallbacks").annotate(n=Count("pk")):
+        for item in value.split(","):
+            per_element[item] = per_element.get(item, 0) + n
+    last = fallbacks.order_by("-started_at").values_list("started_at", flat=True).first()
+    return RegistryDrift(
+        hours=hours,
+        attempts=window.count(),
+        with_fallback=fallbacks.count(),
+        by_element=sorted(per_element.items(), key=lambda kv: (-kv[1], kv[0])),
+        mismatches=window.filter(message__contains=ANSWER_MISMATCH_NOTE).count(),
+        last_fallback_at=last,
+    )

@@ -15,7 +15,15 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A .env file is a convenience for development; real deployments set the environment.
+# Development is asked for per command: `./dev` (and make, which runs through it) sets OPS_DEV=1, and only then is
+# var/dev.env read (DEBUG=1, a SECRET_KEY generated for this checkout). Nothing in the checkout turns it on, so a
+# production process, which never sets OPS_DEV, is never in DEBUG because of a file make wrote. The real environment
+# wins over both files. README.md: "How development and production are kept apart".
+if os.environ.get("OPS_DEV") == "1":
+    from ops.devenv import ensure_dev_env
+
+    environ.Env.read_env(ensure_dev_env(Path(os.environ.get("VAR_DIR") or BASE_DIR / "var")))
+# A .env file holds local overrides (copied from .env.example); real deployments set the environment.
 if (BASE_DIR / ".env").exists() and not os.environ.get("OPS_IGNORE_DOTENV"):
     environ.Env.read_env(BASE_DIR / ".env")
 
@@ -232,8 +240,6 @@ configure_logging(
 # --- The registry (target page) and the lookup pipeline ----------------------------------------------------------
 REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:8001/censo/consultar/")
 REGISTRY_MIN_GAP_S = env.float("REGISTRY_MIN_GAP_S", default=5.0)
-# Workers that reach the registry through the same public IP must share one throttle: give them the same id.
-REGISTRY_EGRESS_ID = env.str("REGISTRY_EGRESS_ID", default="default")
 if REGISTRY_MIN_GAP_S < 0:
     raise environ.ImproperlyConfigured("REGISTRY_MIN_GAP_S must be >= 0.")
 REGISTRY_NAV_TIMEOUT_S = env.float("REGISTRY_NAV_TIMEOUT_S", default=20.0)

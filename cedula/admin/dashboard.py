@@ -74,6 +74,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
+        "registry_drift": selectors.registry_drift(hours=24, now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
     }

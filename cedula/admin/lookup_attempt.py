@@ -54,8 +54,8 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
-    fields = ["cedula", "started_at", "duration_ms", "outcome", "error_kind", "message", "attempt", "worker_pid",
-              "task_id", "snapshot_text"]  # fmt: skip
+    fields = ["cedula", "started_at", "duration_ms", "outcome", "error_kind", "message", "selector_fallbacks",
+              "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
     export_form_class = ExportForm

@@ -7,12 +7,24 @@ under REGISTRY_LOOKUP_BUDGET_S, so a hung page ends as error/timeout, never as a
 Why Chromium dies with us: Playwright's driver (node) is our child, reading commands from a pipe. When this process
 dies, even by SIGKILL, the pipe closes and the driver closes every browser it launched before exiting
 (tests/registry/test_browser.py::test_chromium_does_not_outlive_a_killed_worker checks it).
+
+What counts as the answer (docs/registry.md, "Reading the answer"): the JSON that the page's own POST receives is
+authoritative. The rendered answer area only corroborates, and only once it holds a recognisable answer (the parser
+says anything but unexpected_page, or it shows the JSON's own message): a placeholder, a spinner or a skeleton is
+never an answer. The wait for rendering is bounded (render_wait_s). When the two disagree the JSON wins, always:
+the DOM never changes the outcome; the disagreement is logged (registry_answer_mismatch) and noted in the result's
+message. HTML where JSON belongs is `blocked`.
+
+Every element the client needs is found through an ordered list of ways (SELECTORS: id, then name, then label or
+button text); a fallback is logged (registry_selector_fallback) and reported (LookupReport.selector_fallbacks) so
+staff see the page drifting before it breaks. No form at all is unexpected_page with the page kept for a snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -21,12 +33,14 @@ import os
 import re
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
@@ -34,7 +48,15 @@ from playwright_stealth import Stealth
 
 from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
-from cedula.registry.parser import LookupReport, LookupResult, parse_result
+from cedula.registry.parser import (
+    LookupReport,
+    LookupResult,
+    answer_text,
+    describe,
+    is_recognisable,
+    parse_result,
+    same_answer,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -62,6 +84,40 @@ SYSTEM_CHROMIUMS = (
     Path("/usr/bin/chromium"),
 )
 CLOSE_TIMEOUT_S = 5.0
+# A page opened ahead of its lookup (the spare) older than this is not used: its token or session may have expired.
+SPARE_MAX_AGE_S = 60.0
+# How often the rendered answer area is read while waiting for it to hold an answer.
+RENDER_POLL_S = 0.05
+
+_BLOCK_TEXT = re.compile(r"requested URL was rejected", re.I)
+
+# The ways to find each element the client needs, in order: id, then name, then label or button text. The first that
+# matches wins; any but the first is a fallback (the page is drifting). Names are what logs and attempts record.
+Finder = Callable[[Page], Locator]
+SELECTORS: dict[str, tuple[tuple[str, Finder], ...]] = {
+    "nuip": (
+        ("id", lambda page: page.locator("#nuip")),
+        ("name", lambda page: page.locator("input[name='nuip']")),
+        ("label", lambda page: page.get_by_label(re.compile(r"n[uú]mero de (documento|c[eé]dula)|nuip", re.I))),
+    ),
+    "tipo": (
+        ("id", lambda page: page.locator("select#tipo")),
+        ("name", lambda page: page.locator("select[name='tipo']")),
+        ("label", lambda page: page.get_by_label(re.compile(r"tipo de consulta", re.I))),
+    ),
+    "enviar": (
+        ("id", lambda page: page.locator("#enviar")),
+        ("name", lambda page: page.locator("[name='enviar']")),
+        ("text", lambda page: page.get_by_role("button", name=re.compile(r"^\s*(consultar|buscar)\s*$", re.I))),
+    ),
+    # The answer area has no name or label: after its id, the ids other versions of the page used, then the live
+    # region a screen reader would announce.
+    "success": (
+        ("id", lambda page: page.locator("#success")),
+        ("alt-id", lambda page: page.locator("#resultado, #respuesta, #resultados")),
+        ("aria-live", lambda page: page.locator("[aria-live]")),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -78,8 +134,12 @@ class BrowserConfig:
     captcha_api_url: str = ""
     captcha_api_key: str = ""
     captcha_timeout_s: float = 45.0
+    render_wait_s: float = 3.0  # how long the rendered answer area may take to corroborate the JSON
     stealth: bool = True  # off only to show, in tests, what the stand-in does to a plain Playwright browser
-    prewarm: bool = True  # prepare the next lookup's context while this one runs (off for one-shot commands)
+    prewarm: bool = True  # open the next lookups' pages while this one runs (off for one-shot commands)
+    # How many pages are kept open ahead. Two, so that a page slower to open (an interstitial, a late form) than a
+    # lookup is to run still never waits on the lookup's path when lookups follow back to back.
+    prewarm_pages: int = 2
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrowserConfig:
@@ -169,6 +229,21 @@ def _classify_playwright_error(exc: PlaywrightError) -> _Failure:
 @dataclass
 class _Seen:
     html: str = ""
+    fallbacks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Form:
+    """A page with the form found (or what stood in its place), ready for one lookup."""
+
+    context: BrowserContext
+    page: Page
+    opened_at: float
+    elements: dict[str, Locator] = field(default_factory=dict)
+    fallbacks: list[str] = field(default_factory=list)
+    result: LookupResult | None = None  # set when the page was no form (block page, unknown page)
+    html: str = ""
+    failure: BaseException | None = None  # opening failed (a spare is then opened again, on the lookup's path)
 
 
 @dataclass
@@ -198,7 +273,7 @@ class RegistryClient:
     _user_agent: str = ""
     _lookups_on_browser: int = 0
     _solver: CaptchaSolver | None = field(default=None, repr=False)
-    _spare: asyncio.Task[tuple[BrowserContext, Page]] | None = field(default=None, repr=False)
+    _spares: collections.deque[asyncio.Task[_Form]] = field(default_factory=collections.deque, repr=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:
@@ -233,6 +308,9 @@ class RegistryClient:
         if result.error_kind == "browser":
             await self._close_browser()  # a broken browser is not reused
         duration_ms = int((time.monotonic() - started) * 1000)
+        for fallback in seen.fallbacks:
+            element, way = fallback.split(":", 1)
+            logger.warning("registry_selector_fallback", cedula=mask_cedula(cedula), element=element, way=way)
         logger.info(
             "registry_lookup_done",
             cedula=mask_cedula(cedula),
@@ -240,7 +318,9 @@ class RegistryClient:
             error_kind=result.error_kind,
             duration_ms=duration_ms,
         )
-        return LookupReport(result=result, html=seen.html, duration_ms=duration_ms)
+        return LookupReport(
+            result=result, html=seen.html, duration_ms=duration_ms, selector_fallbacks=tuple(seen.fallbacks)
+        )
 
     async def close(self) -> None:
         await self._close_browser()
@@ -298,12 +378,11 @@ class RegistryClient:
 
     async def _close_browser(self) -> None:
         browser, self._browser = self._browser, None
-        spare, self._spare = self._spare, None
-        if spare is not None:
+        spares, self._spares = list(self._spares), collections.deque()
+        for spare in spares:
             spare.cancel()
             with contextlib.suppress(BaseException):
-                context, _page = await spare
-                await _close_quietly(context)
+                await _close_quietly((await spare).context)
         if self._closing:
             await asyncio.wait(list(self._closing), timeout=CLOSE_TIMEOUT_S)
         if browser is not None:
@@ -316,52 +395,85 @@ class RegistryClient:
         budget = _Budget(deadline=started + self.config.budget_s, total_s=self.config.budget_s)
         browser = await self._ensure_browser()
         self._lookups_on_browser += 1
-        context = None
+        form = None
         try:
-            context, page = await self._take_page(browser)
-            return await self._drive(page, cedula, budget, seen)
+            form = await self._take_form(browser, budget)
+            return await self._drive(form, cedula, budget, seen)
         finally:
-            if context is not None:
+            if form is not None:
                 # Closing is not on the lookup's path: the report goes back while Chromium tears the context down.
-                task = asyncio.create_task(_close_quietly(context))
+                task = asyncio.create_task(_close_quietly(form.context))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
             if self._lookups_on_browser >= self.config.restart_after:
                 logger.info("registry_browser_recycled", lookups=self._lookups_on_browser)
                 await self._close_browser()
 
-    async def _take_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
-        """This lookup's fresh context and page: the one warmed during the previous lookup, else a new one.
+    async def _take_form(self, browser: Browser, budget: _Budget) -> _Form:
+        """This lookup's fresh context with the form open: the oldest one opened ahead, else a new one.
 
-        Either way the next one starts warming now, overlapping this lookup's waits on the network (and, in the
-        worker, the throttle gap), so a context's set-up is rarely on a lookup's path.
+        Either way the next ones (up to prewarm_pages) start opening now (context, page, navigation through any
+        interstitial, the form found), overlapping this lookup's waits on the network and, in the worker, the
+        throttle gap. One GET and one POST per lookup, as before: the GETs of the next lookups merely happen early.
+        A spare that failed to open, or is older than SPARE_MAX_AGE_S (its token may have expired), is closed and
+        the page opened again here.
         """
-        spare, self._spare = self._spare, None
-        prepared = None
+        spare = self._spares.popleft() if self._spares else None
+        form = None
         if spare is not None:
             with contextlib.suppress(Exception):
-                prepared = await spare
-            if prepared is not None and not browser.is_connected():
-                await _close_quietly(prepared[0])
-                prepared = None
-        if prepared is None:
-            prepared = await self._prepare_page(browser)
-        if self.config.prewarm and self._lookups_on_browser < self.config.restart_after:
-            self._spare = asyncio.create_task(self._prepare_page(browser))
-            self._spare.add_done_callback(_consume_exception)
-        return prepared
+                form = await asyncio.wait_for(asyncio.shield(spare), budget.step(self.config.nav_timeout_s))
+            if form is None:
+                spare.cancel()
+                spare.add_done_callback(_close_spare)
+            elif (
+                form.failure is not None
+                or not browser.is_connected()
+                or time.monotonic() - form.opened_at > SPARE_MAX_AGE_S
+            ):
+                await _close_quietly(form.context)
+                form = None
+        if self.config.prewarm:
+            # Never more pages ahead than lookups left on this browser before it is recycled.
+            wanted = min(self.config.prewarm_pages, self.config.restart_after - self._lookups_on_browser)
+            while len(self._spares) < wanted:
+                task = asyncio.create_task(self._open_form(browser, budget=None))
+                task.add_done_callback(_consume_exception)
+                self._spares.append(task)
+        if form is None:
+            form = await self._open_form(browser, budget=budget)
+            if form.failure is not None:
+                await _close_quietly(form.context)
+                raise form.failure
+        return form
 
-    async def _prepare_page(self, browser: Browser) -> tuple[BrowserContext, Page]:
+    async def _open_form(self, browser: Browser, *, budget: _Budget | None) -> _Form:
+        """A fresh context and page, the registry page loaded and its form found. Never raises but on cancellation:
+        a failure is kept in `.failure` (for a spare, nobody is waiting yet)."""
+        cfg = self.config
+        own = budget or _Budget(
+            deadline=time.monotonic() + cfg.nav_timeout_s + cfg.form_timeout_s,
+            total_s=cfg.nav_timeout_s + cfg.form_timeout_s,
+        )
         context = await self.new_context(browser)
         try:
-            return context, await context.new_page()
+            page = await context.new_page()
+            form = _Form(context=context, page=page, opened_at=time.monotonic())
+            try:
+                await self._load_form(form, own)
+            except (_Failure, PlaywrightError) as exc:
+                form.failure = exc
+            form.opened_at = time.monotonic()
+            return form
         except BaseException:
             await _close_quietly(context)
             raise
 
-    async def _drive(self, page: Page, cedula: str, budget: _Budget, seen: _Seen) -> LookupResult:
+    async def _load_form(self, form: _Form, budget: _Budget) -> None:
         cfg = self.config
-        # 1. The page. A first visit may be a challenge that sets a cookie and reloads: we wait for the form itself.
+        page = form.page
+        # A first visit may be a challenge that sets a cookie and reloads, and the form may show up late: we wait for
+        # a visible number input, found any of its ways, or the block page.
         try:
             response = await page.goto(
                 cfg.registry_url, wait_until="domcontentloaded", timeout=budget.ms(cfg.nav_timeout_s)
@@ -372,35 +484,56 @@ class RegistryClient:
             raise _classify_playwright_error(exc) from exc
         if response is not None:
             self._check_status(response.status)
-        form = page.locator("#nuip")
-        blocked = page.get_by_text(re.compile(r"requested URL was rejected", re.I))
-        try:
-            await form.or_(blocked).first.wait_for(state="attached", timeout=budget.ms(cfg.form_timeout_s))
-        except PlaywrightTimeoutError as exc:
-            seen.html = await _content(page)
-            result = parse_result(seen.html)
-            if result.error_kind == "blocked":
-                return result
-            raise _Failure("timeout", "El formulario no apareció a tiempo.") from exc
-        if not await form.count():
-            seen.html = await _content(page)
-            return parse_result(seen.html)
+        await _wait_for_form(page, budget.step(cfg.form_timeout_s))
+        blocked = page.get_by_text(_BLOCK_TEXT)
+        missing = ["nuip"]
+        if not await blocked.count():
+            missing = []
+            for element in ("nuip", "tipo", "enviar"):
+                found = await _find(page, element)
+                if found is None:
+                    missing.append(element)
+                    continue
+                form.elements[element], way = found
+                if way != SELECTORS[element][0][0]:
+                    form.fallbacks.append(f"{element}:{way}")
+            if not missing:
+                return
+        form.html = await _content(page)
+        result = parse_result(form.html)
+        if result.error_kind != "blocked":
+            what = (
+                "el formulario de consulta"
+                if "nuip" in missing
+                else "parte del formulario (" + ", ".join(missing) + ")"
+            )
+            result = _error("unexpected_page", f"La página del registro no tiene {what}.")
+        form.result = result
 
-        # 2. The form, like a person would fill it.
-        await page.fill("#nuip", cedula, timeout=budget.ms(cfg.form_timeout_s))
-        await page.select_option("#tipo", "-1", timeout=budget.ms(cfg.form_timeout_s))
+    async def _drive(self, form: _Form, cedula: str, budget: _Budget, seen: _Seen) -> LookupResult:
+        cfg = self.config
+        page = form.page
+        seen.fallbacks.extend(form.fallbacks)
+        if form.result is not None:
+            seen.html = form.html
+            return form.result
+
+        # The form, like a person would fill it.
+        await form.elements["nuip"].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
+        await form.elements["tipo"].select_option("-1", timeout=budget.ms(cfg.form_timeout_s))
         await self._solve_captcha(page, budget)
 
-        # 3. Submit and wait for the page's own POST to finish (or fail).
+        # Submit and wait for the page's own POST to its own URL to finish (or fail): its body is the answer.
         answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = asyncio.get_running_loop().create_future()
+        form_path = _path(page.url)
 
         def on_done(request: PlaywrightRequest, failure: str | None) -> None:
-            if request.method == "POST" and not answered.done():
+            if request.method == "POST" and _path(request.url) == form_path and not answered.done():
                 answered.set_result((request, failure))
 
         page.on("requestfinished", lambda request: on_done(request, None))
         page.on("requestfailed", lambda request: on_done(request, request.failure or "net::ERR_FAILED"))
-        await page.click("#enviar", timeout=budget.ms(cfg.form_timeout_s))
+        await form.elements["enviar"].click(timeout=budget.ms(cfg.form_timeout_s))
         try:
             request, failure = await asyncio.wait_for(answered, budget.step(cfg.answer_timeout_s))
         except TimeoutError as exc:
@@ -413,7 +546,7 @@ class RegistryClient:
             raise _Failure("network", "El registro no devolvió respuesta.")
         seen.html = await asyncio.wait_for(response.text(), budget.step(cfg.answer_timeout_s))
         self._check_status(response.status)
-        return await self._read_answer(page, seen, budget)
+        return await self._read_answer(page, cedula, seen, budget)
 
     async def _solve_captcha(self, page: Page, budget: _Budget) -> None:
         widget = await page.query_selector(".g-recaptcha[data-sitekey]")
@@ -438,7 +571,8 @@ class RegistryClient:
         if status >= 500:
             raise _Failure("server_error", f"El registro respondió HTTP {status}.")
 
-    async def _read_answer(self, page: Page, seen: _Seen, budget: _Budget) -> LookupResult:
+    async def _read_answer(self, page: Page, cedula: str, seen: _Seen, budget: _Budget) -> LookupResult:
+        """The JSON's answer (authoritative), corroborated by the rendered answer area."""
         try:
             data = json.loads(seen.html)
         except ValueError:
@@ -449,21 +583,117 @@ class RegistryClient:
             return result
         if not isinstance(data, dict):
             return _error("unexpected_page", "Respuesta JSON sin la forma esperada.")
-        if data.get("reload"):
-            return _error("expired", "El token o la sesión del formulario venció (reload).")
         message = (data.get("data") or {}).get("message") if isinstance(data.get("data"), dict) else None
-        if not isinstance(message, str) or not message.strip():
+        if data.get("reload"):
+            answer = _error("expired", "El token o la sesión del formulario venció (reload).")
+        elif not isinstance(message, str) or not message.strip():
             return _error("unexpected_page", "Respuesta JSON sin mensaje.")
-        # What the person would see: the page's script renders the message into #success.
+        else:
+            answer = parse_result(message)
+        seen.html = message if isinstance(message, str) else ""
+        return await self._corroborate(page, cedula, answer, seen, budget)
+
+    async def _corroborate(
+        self, page: Page, cedula: str, answer: LookupResult, seen: _Seen, budget: _Budget
+    ) -> LookupResult:
+        """Read what the page rendered, within render_wait_s, and compare it with the JSON's answer.
+
+        The rule (docs/registry.md): the DOM counts only once it holds a recognisable answer (the parser says anything
+        but unexpected_page) or shows the JSON's own message text; until then it is still rendering (a placeholder,
+        a spinner, a skeleton) and we keep reading. Agreement ends the wait. When the wait ends without agreement the
+        JSON's answer stands, always; a DOM that showed a different answer is a mismatch (logged, and noted in the
+        message staff see), a DOM that showed nothing readable is noted as not corroborated.
+        """
+        found = await _find(page, "success")
+        if found is None:
+            logger.warning("registry_answer_unconfirmed", cedula=mask_cedula(cedula), reason="no_answer_area")
+            return _noted(answer, "no se encontró el área de respuesta en la página")
+        area, way = found
+        if way != SELECTORS["success"][0][0]:
+            seen.fallbacks.append(f"success:{way}")
+        expected_text = answer_text(seen.html)
+        # The JSON is in hand: corroborating may use what is left of the budget, never turn the answer into a timeout.
+        deadline = min(time.monotonic() + self.config.render_wait_s, budget.deadline - 0.1)
+        shown: tuple[str, LookupResult] | None = None
+        while True:
+            with contextlib.suppress(PlaywrightError):
+                html = await area.inner_html(timeout=max(1.0, (deadline - time.monotonic()) * 1000))
+                dom = parse_result(html)
+                rendered = bool(expected_text) and expected_text in answer_text(html)
+                if is_recognisable(dom) or rendered:
+                    shown = (html, dom)
+                    if same_answer(dom, answer):
+                        seen.html = html
+                        return answer
+            if time.monotonic() + RENDER_POLL_S >= deadline:
+                break
+            await asyncio.sleep(RENDER_POLL_S)
+        if shown is None:
+            logger.warning("registry_answer_unconfirmed", cedula=mask_cedula(cedula), reason="not_rendered")
+            return _noted(answer, "la página no mostró la respuesta a tiempo")
+        seen.html, dom = shown
+        logger.warning(
+            "registry_answer_mismatch",
+            cedula=mask_cedula(cedula),
+            json_answer=describe(answer),
+            dom_answer=describe(dom),
+            recorded=describe(answer),
+        )
+        return _noted(answer, f"la página mostró otra respuesta ({describe(dom)}); vale la del JSON")
+
+
+def _noted(result: LookupResult, note: str) -> LookupResult:
+    return dataclasses.replace(result, message=f"{result.message} [{note}]".strip())
+
+
+def _path(url: str) -> str:
+    return urllib.parse.urlsplit(url).path.rstrip("/")
+
+
+# True once a number input is visible (any of SELECTORS["nuip"]'s ways, mirrored here) or the block page is shown.
+# Checked every animation frame: Playwright's own locator wait backs off to 500 ms between checks, which a form shown
+# late, after an interstitial's reload, pays on every lookup.
+_FORM_READY_JS = r"""() => {
+  const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  if (/requested URL was rejected/i.test(document.body ? document.body.textContent : '')) { return true; }
+  const labelled = Array.from(document.querySelectorAll('label'))
+    .filter(l => /n[uú]mero de (documento|c[eé]dula)|nuip/i.test(l.textContent || ''))
+    .map(l => l.control);
+  return [document.querySelector('#nuip'), document.querySelector("input[name='nuip']"), ...labelled].some(shown);
+}"""
+
+
+async def _wait_for_form(page: Page, timeout_s: float) -> None:
+    """Wait until the form (or the block page) is shown, across the reloads of an interstitial; quietly give up at
+    the bound (what the page then holds decides: block page, form, or unexpected page)."""
+    deadline = time.monotonic() + timeout_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        try:
+            await page.wait_for_function(_FORM_READY_JS, polling="raf", timeout=remaining * 1000)
+            return
+        except PlaywrightTimeoutError:
+            return
+        except PlaywrightError:
+            # The page navigated (an interstitial reloading) while we were checking: check the new document.
+            with contextlib.suppress(PlaywrightError):
+                await page.wait_for_load_state("domcontentloaded", timeout=max(remaining, 0.05) * 1000)
+
+
+async def _find(page: Page, element: str) -> tuple[Locator, str] | None:
+    """The element by the first of its ways that matches now, and that way's name; None when none does."""
+    for way, finder in SELECTORS[element]:
+        locator = finder(page)
         with contextlib.suppress(PlaywrightError):
-            await page.wait_for_function(
-                "() => { const el = document.querySelector('#success'); return el && el.innerHTML.trim() !== ''; }",
-                timeout=budget.ms(min(5.0, self.config.answer_timeout_s)),
-            )
-            seen.html = await page.inner_html("#success", timeout=budget.ms(5.0))
-            return parse_result(seen.html)
-        seen.html = message
-        return parse_result(message)
+            if await locator.count():
+                return locator.first, way
+    return None
+
+
+def _close_spare(task: asyncio.Task[_Form]) -> None:
+    # A spare abandoned while still opening: once it settles, its context goes.
+    if task.cancelled() or task.exception() is not None:
+        return
+    asyncio.ensure_future(_close_quietly(task.result().context))
 
 
 async def _close_quietly(context: BrowserContext) -> None:

@@ -44,6 +44,8 @@ class LookupReport:
     result: LookupResult
     html: str  # the answer HTML the parser saw ("" when there was none)
     duration_ms: int
+    # Elements of the page found by a fallback way, as "element:way" (e.g. "enviar:text"): the page is drifting.
+    selector_fallbacks: tuple[str, ...] = ()
 
 
 def fold(text: str) -> str:
@@ -293,3 +295,31 @@ def parse_result(html: str) -> LookupResult:
     if any(name in found for name in _ACTIVE_FIELDS):
         return _error("unexpected_page", "Resultado incompleto: falta municipio o puesto.")
     return _error("unexpected_page", "Respuesta no reconocida.")
+
+
+# --- corroboration helpers (the browser compares the JSON's answer with what the page rendered) --------------------
+
+_COMPARED = ("status", "error_kind", *_ACTIVE_FIELDS, *_CANCELLED_FIELDS)
+
+
+def answer_text(html: str) -> str:
+    """The folded visible text of an HTML fragment (scripts and styles left out)."""
+    collector = _Collector()
+    collector.feed(html or "")
+    collector.close()
+    return fold(" ".join(collector.chunks))
+
+
+def is_recognisable(result: LookupResult) -> bool:
+    """An answer a person could read: anything but unexpected_page (a placeholder, spinner or skeleton is not)."""
+    return not (result.status == "error" and result.error_kind == "unexpected_page")
+
+
+def same_answer(a: LookupResult, b: LookupResult) -> bool:
+    """Same outcome and same fields (messages are ours, not the page's, and are not compared)."""
+    return all(getattr(a, name) == getattr(b, name) for name in _COMPARED)
+
+
+def describe(result: LookupResult) -> str:
+    """A short label of an answer for notes and logs, e.g. "active" or "error/blocked"."""
+    return result.status if result.status != "error" else f"error/{result.error_kind}"

@@ -33,7 +33,7 @@ from cedula.services.dispatch import (
     lookups_dispatch,
     lookups_reap_stale,
 )
-from cedula.services.gate import breaker_blocks_claims, breaker_get, throttle_key, throttle_wait_s
+from cedula.services.gate import breaker_blocks_claims, breaker_get, throttle_wait_s
 from cedula.services.history import cedula_owner_visit, change_record, previous_final_answer
 from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
@@ -101,7 +101,6 @@ __all__ = [
     "redact_snapshot",
     "retry_delay_s",
     "seconds_until_claimable",
-    "throttle_key",
     "throttle_wait_s",
     "user_cedula_is_linked",
     "worker_identity",

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cedula.models import Breaker, CedulaInfo, Throttle
-from cedula.services.gate import breaker_blocks_claims, breaker_get, breaker_locked, throttle_key, throttle_wait_s
+from cedula.models import THROTTLE_PK, Breaker, CedulaInfo, Throttle
+from cedula.services.gate import breaker_blocks_claims, breaker_get, breaker_locked, throttle_wait_s
 
 logger = structlog.get_logger(__name__)
 
@@ -43,7 +43,7 @@ def lookup_claim_next() -> Claim | None:
     now = timezone.now()
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S)
     with transaction.atomic():
-        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=throttle_key())
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
         if throttle.next_slot_at and throttle.next_slot_at > now:
             return None
         breaker = breaker_locked()

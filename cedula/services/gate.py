@@ -1,6 +1,6 @@
 """Throttle and breaker: whether a request may leave for the registry now.
 
-The throttle is one row per egress (`throttle_key`) holding the next free request slot; the breaker is one row
+The throttle is one row for the deployment (`THROTTLE_PK`) holding the next free request slot; the breaker is one row
 (`BREAKER_PK`) that opens after REGISTRY_BREAKER_THRESHOLD consecutive `blocked` answers, lets one probe through when
 its cooldown ends, and holds the console's manual pause. Claims read both (cedula.services.claims); outcomes feed the
 breaker (cedula.services.outcomes); staff pause and resume it (cedula.services.queueing).
@@ -15,19 +15,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from cedula import alerts
-from cedula.models import BREAKER_PK, Breaker, CedulaInfo, Throttle
+from cedula.models import BREAKER_PK, THROTTLE_PK, Breaker, CedulaInfo, Throttle
 
 logger = structlog.get_logger(__name__)
 
 
-def throttle_key() -> str:
-    """Processes that leave through the same IP share one gap (the registry limits per IP)."""
-    return f"registry:{settings.REGISTRY_EGRESS_ID}"
-
-
 def throttle_wait_s() -> float:
     """Seconds until the next request slot (0 when one is free). A read: it reserves nothing."""
-    slot = Throttle.objects.filter(pk=throttle_key()).values_list("next_slot_at", flat=True).first()
+    slot = Throttle.objects.filter(pk=THROTTLE_PK).values_list("next_slot_at", flat=True).first()
     if slot is None:
         return 0.0
     return max(0.0, (slot - timezone.now()).total_seconds())

@@ -72,6 +72,7 @@ def lookup_record_outcome(
             worker_pid=os.getpid(),
             task_id=task_id,
             snapshot="" if is_final else redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES),
+            selector_fallbacks=",".join(report.selector_fallbacks)[:200],
         )
         info.claimed_at = None
         info.claim_token = ""

@@ -81,6 +81,8 @@ def cedula_request_lookup(
 def cedula_register_for_user(*, user: User) -> CedulaInfo:
     """A person registered with a cedula (or staff changed it): link (or create) its row and look it up ahead of
     bulk work. A row of the person's former cedula is unlinked, not deleted: it stays in the console."""
+    if not user.cedula:
+        raise ValueError("A user without a cedula has nothing to look up.")
     with transaction.atomic():
         CedulaInfo.objects.filter(user=user).exclude(cedula=user.cedula).update(user=None)
         return cedula_request_lookup(

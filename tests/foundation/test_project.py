@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,3 +110,16 @@ def test_the_readme_documents_every_setting_and_both_commands():
     missing = sorted(n for n in names if f"| `{n}` |" not in readme)
     assert not missing, f"README configuration table lacks: {missing}"
     assert "make run" in readme and "make test" in readme
+
+
+def test_the_readme_is_a_front_page_and_links_to_the_rest():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    for heading in ("## Two commands", "## How development and production are kept apart", "## Configuration"):
+        assert heading in readme
+    assert "## Pointing at the real registry" in readme
+    linked = set(re.findall(r"\]\((docs/[\w-]+\.md)\)", readme))
+    assert linked, "the README links to docs/"
+    assert all((ROOT / path).exists() for path in linked), linked
+    for guide in ("registry", "imports", "console", "public", "observability", "scaling", "benchmarks", "pipeline"):
+        assert f"docs/{guide}.md" in linked

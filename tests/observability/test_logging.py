@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import re
 from pathlib import Path
 
@@ -166,6 +167,33 @@ def test_a_process_keeps_writing_to_the_live_file_after_another_process_rotated_
         worker.close()
 
     assert "worker line after rotation" in (tmp_path / "ops.jsonl").read_text()
+
+
+def _write_lines(path: str, writer: int, lines: int) -> None:
+    handler = SharedRotatingFileHandler(path, maxBytes=4_000, backupCount=100, encoding="utf-8")
+    handler.setFormatter(build_formatter("json"))
+    try:
+        for n in range(lines):
+            handler.emit(logging.LogRecord("t", logging.WARNING, __file__, 1, "writer %s line %s", (writer, n), None))
+    finally:
+        handler.close()
+
+
+def test_several_processes_share_one_rotated_file_without_losing_or_tearing_a_line(tmp_path):
+    path = str(tmp_path / "ops.jsonl")
+    fork = multiprocessing.get_context("fork")
+    writers = [fork.Process(target=_write_lines, args=(path, w, 300)) for w in range(3)]
+    for process in writers:
+        process.start()
+    for process in writers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+
+    files = [p for p in tmp_path.glob("ops.jsonl*") if not p.name.endswith(".lock")]
+    assert len(files) > 10, "the writers rotated the file many times between them"
+    events = [json.loads(line)["event"] for p in files for line in p.read_text().splitlines()]
+    assert sorted(events) == sorted(f"writer {w} line {n}" for w in range(3) for n in range(300))
+    assert all(p.stat().st_size <= 4_000 for p in files)
 
 
 def test_each_web_request_logs_one_line_with_its_request_id(client, db, log_output):

@@ -13,7 +13,17 @@ from django.utils import timezone
 from structlog.testing import capture_logs
 
 from cedula import services
-from cedula.models import Breaker, CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
+from cedula.models import (
+    THROTTLE_PK,
+    Breaker,
+    CedulaInfo,
+    LookupAttempt,
+    LookupTicket,
+    Priority,
+    Source,
+    Status,
+    Throttle,
+)
 from cedula.registry.browser import LookupReport
 from cedula.registry.parser import LookupResult
 
@@ -342,13 +352,16 @@ def test_no_log_line_carries_a_full_cedula():
     assert logs and all("1234567" not in str(entry) for entry in logs)
 
 
-def test_hosts_behind_different_egress_ips_keep_separate_gaps(settings):
+def test_one_deployment_keeps_one_gap_whatever_its_hosts(settings):
     settings.REGISTRY_MIN_GAP_S = 5
     for n in range(3):
         queue(str(1000010 + n))
     with time_machine.travel(timezone.now(), tick=False):
-        settings.REGISTRY_EGRESS_ID = "ip-a"
+        settings.HOSTNAME = "worker-a"
         assert services.lookup_claim_next() is not None
+        settings.HOSTNAME = "worker-b"  # a second worker host adds no request slot
         assert services.lookup_claim_next() is None
-        settings.REGISTRY_EGRESS_ID = "ip-b"
+    with time_machine.travel(timezone.now() + dt.timedelta(seconds=5), tick=False):
         assert services.lookup_claim_next() is not None
+    assert list(Throttle.objects.values_list("key", flat=True)) == [THROTTLE_PK]
+    assert not hasattr(settings, "REGISTRY_EGRESS_ID")

@@ -1,6 +1,8 @@
-"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--overrides FILE]
+"""python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--overrides FILE] [--realistic] [...]
 
 Serves the local stand-in of the registry's census page (see cedula/registry/simulator) until interrupted.
+`--realistic` turns on every page behaviour of a production page (placeholder, interstitial, late form, late
+render, re-wrapped answer, renamed elements); each one also has its own flag.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any
 import structlog
 from django.core.management.base import BaseCommand, CommandParser
 
-from cedula.registry.simulator import start_simulator
+from cedula.registry.simulator import Behaviours, start_simulator
 from cedula.registry.simulator.server import DEFAULT_SOLVER_KEY
 
 logger = structlog.get_logger(__name__)
@@ -30,6 +32,37 @@ class Command(BaseCommand):
         )
         parser.add_argument("--solver-key", default=DEFAULT_SOLVER_KEY, help="clave aceptada por in.php / res.php")
         parser.add_argument(
+            "--realistic", action="store_true", help="todas las conductas de una página real a la vez (ver abajo)"
+        )
+        parser.add_argument(
+            "--placeholder", action="store_true", help="escribe «Consultando…» en el área de respuesta antes del POST"
+        )
+        parser.add_argument(
+            "--interstitial",
+            action="store_true",
+            help="primera visita: página JavaScript que pone una cookie y recarga",
+        )
+        parser.add_argument(
+            "--form-delay",
+            type=float,
+            default=None,
+            metavar="S",
+            help=f"formulario oculto al cargar, visible tras S s (realista: {Behaviours.REALISTIC_FORM_DELAY_S})",
+        )
+        parser.add_argument(
+            "--render-delay",
+            type=float,
+            default=None,
+            metavar="S",
+            help=f"respuesta pintada S s después de llegar (realista: {Behaviours.REALISTIC_RENDER_DELAY_S})",
+        )
+        parser.add_argument(
+            "--wrapped", action="store_true", help="la respuesta se vuelve a pintar dentro de más marcado"
+        )
+        parser.add_argument(
+            "--renamed", action="store_true", help="ids cambiados: botón, select y área de respuesta (textos iguales)"
+        )
+        parser.add_argument(
             "--overrides", default=None, help="archivo JSON de respuestas cambiadas, releído en cada cambio"
         )
 
@@ -42,12 +75,33 @@ class Command(BaseCommand):
         captcha: bool,
         solver_key: str,
         overrides: str | None,
+        realistic: bool,
+        placeholder: bool,
+        interstitial: bool,
+        form_delay: float | None,
+        render_delay: float | None,
+        wrapped: bool,
+        renamed: bool,
         **options: Any,
     ) -> None:
         site = start_simulator(
-            host=host, port=port, min_gap_s=min_gap, captcha=captcha, solver_key=solver_key, overrides_file=overrides
+            host=host,
+            port=port,
+            min_gap_s=min_gap,
+            captcha=captcha,
+            solver_key=solver_key,
+            overrides_file=overrides,
+            realistic=realistic,
+            # A switch left off keeps --realistic's choice; given, it turns the behaviour on.
+            placeholder=placeholder or None,
+            interstitial=interstitial or None,
+            form_delay_s=form_delay,
+            render_delay_s=render_delay,
+            wrapped=wrapped or None,
+            renamed=renamed or None,
         )
-        self.stderr.write(f"Stand-in registry at {site.url} (Ctrl-C to stop)")
+        on = ", ".join(site.behaviours.names()) or "ninguna"
+        self.stderr.write(f"Stand-in registry at {site.url} (behaviours: {on}; Ctrl-C to stop)")
         try:
             site.serve_forever()
         except KeyboardInterrupt:

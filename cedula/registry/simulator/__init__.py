@@ -21,14 +21,21 @@ Fault cedulas:
     1000000006  always "reload": true (stale token)                 -> error/expired
     1000000007  connection dropped mid-answer                       -> error/network
     1000000008  flaky: blocked on its first request per server run, then active (a retry recovers)
+
+Page behaviours (server.Behaviours; `registry_simulator` flags, start_simulator / fixture keywords), each off by
+default, all on with `--realistic` / `realistic=True`: a loading placeholder in the answer area before the POST, a
+first-visit JavaScript interstitial that sets a cookie and reloads, the form hidden at load and shown after a delay,
+a delay between the POST's answer and its rendering, the answer re-rendered inside extra markup, and renamed
+elements (button id, select id, answer area id). None of them changes what our client must record.
 """
 
 from __future__ import annotations
 
 from cedula.registry.simulator.outcomes import FAULT_CEDULAS, Outcome, demo_cedulas, expected_outcome, outcome_for
-from cedula.registry.simulator.server import SimulatorHandle, start_simulator
+from cedula.registry.simulator.server import Behaviours, SimulatorHandle, start_simulator
 
 __all__ = [
+    "Behaviours",
     "FAULT_CEDULAS",
     "Outcome",
     "SimulatorHandle",

@@ -15,7 +15,7 @@ from email.policy import HTTP
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import structlog
 
@@ -35,6 +35,103 @@ _CAPTCHA_WIDGET = (
     '<input type="checkbox" id="recaptcha-anchor"> No soy un robot</label>'
     '<textarea id="g-recaptcha-response" name="g-recaptcha-response" style="display:none"></textarea></div>'
 )
+# The first visit of a browser without the challenge cookie: a script sets it and reloads (as F5/Cloudflare-style
+# JavaScript challenges do). A client that reads this page as the form finds no form.
+CHALLENGE_COOKIE = "standin_js"
+_INTERSTITIAL = """<!DOCTYPE html>
+<html lang="es"><head><meta charset="utf-8"><title>Verificando su navegador…</title></head>
+<body><p id="verificando">Verificando su navegador antes de acceder a la consulta…</p>
+<script>
+setTimeout(function () {
+  document.cookie = "__COOKIE__=__VALUE__; path=/";
+  window.location.reload();
+}, __DELAY_MS__);
+</script></body></html>
+"""
+INTERSTITIAL_DELAY_S = 0.15
+# What the renamed page calls its elements: the number input keeps only its label, the button its text, the select
+# its name; the answer area becomes #resultado, a live region.
+RENAMED_IDS = {
+    "nuip": "numero-documento",
+    "nuip_name": "numero",
+    "button": "btn-consultar",
+    "tipo": "tipo-consulta",
+    "answer": "resultado",
+}
+PLAIN_IDS = {"nuip": "nuip", "nuip_name": "nuip", "button": "enviar", "tipo": "tipo", "answer": "success"}
+
+
+@dataclass(frozen=True)
+class Behaviours:
+    """How the page behaves besides the plain form. All off = the plain page; `realistic()` = everything on.
+
+    placeholder     a spinner + skeleton written into the answer area before the POST (never an answer)
+    interstitial    a first visit gets a JavaScript page that sets a cookie and reloads; the form comes after it
+    form_delay_s    the form is hidden at load and shown after this delay
+    render_delay_s  the POST's answer is rendered this long after it arrived
+    wrapped         the answer is rendered, then re-rendered inside extra markup (header, card, footer)
+    renamed         the number input loses its id and name (its label stays), the button its id (its text stays),
+                    the select its id (its name stays); the answer area is `#resultado` with aria-live (the page's
+                    own script follows the new names)
+    dom_message     test aid, not part of `realistic`: the page renders this instead of the JSON's message
+    """
+
+    placeholder: bool = False
+    interstitial: bool = False
+    form_delay_s: float = 0.0
+    render_delay_s: float = 0.0
+    wrapped: bool = False
+    renamed: bool = False
+    dom_message: str = ""
+
+    # Short enough to keep a lookup well under a second, long enough that reading too early reads the wrong thing.
+    REALISTIC_FORM_DELAY_S: ClassVar[float] = 0.3
+    REALISTIC_RENDER_DELAY_S: ClassVar[float] = 0.25
+
+    @classmethod
+    def realistic(cls, **overrides: Any) -> Behaviours:
+        values: dict[str, Any] = {
+            "placeholder": True,
+            "interstitial": True,
+            "form_delay_s": cls.REALISTIC_FORM_DELAY_S,
+            "render_delay_s": cls.REALISTIC_RENDER_DELAY_S,
+            "wrapped": True,
+            "renamed": True,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def names(self) -> list[str]:
+        """The behaviours switched on, for logs and bench output."""
+        return [
+            name
+            for name in ("placeholder", "interstitial", "form_delay_s", "render_delay_s", "wrapped", "renamed")
+            if getattr(self, name)
+        ] + (["dom_message"] if self.dom_message else [])
+
+    def page(self, template: str) -> str:
+        ids = RENAMED_IDS if self.renamed else PLAIN_IDS
+        script = {
+            "nuipId": ids["nuip"],
+            "buttonId": ids["button"],
+            "tipoId": ids["tipo"],
+            "answerId": ids["answer"],
+            "placeholder": self.placeholder,
+            "formDelayMs": int(self.form_delay_s * 1000),
+            "renderDelayMs": int(self.render_delay_s * 1000),
+            "wrapped": self.wrapped,
+            "domMessage": self.dom_message,
+        }
+        return (
+            template.replace("__NUIP_ID__", ids["nuip"])
+            .replace("__NUIP_NAME__", ids["nuip_name"])
+            .replace("__BUTTON_ID__", ids["button"])
+            .replace("__TIPO_ID__", ids["tipo"])
+            .replace("__ANSWER_ID__", ids["answer"])
+            .replace("__ANSWER_ATTRS__", ' aria-live="polite"' if self.renamed else "")
+            .replace("__FORM_STYLE__", ' style="display:none"' if self.form_delay_s > 0 else "")
+            .replace("__BEHAVIOUR__", json.dumps(script, ensure_ascii=False).replace("</", "<\\/"))
+        )
 
 
 @dataclass
@@ -43,6 +140,7 @@ class _State:
     captcha: bool
     solver_key: str
     solve_delay_s: float
+    behaviours: Behaviours = field(default_factory=Behaviours)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     tokens: OrderedDict[str, str] = field(default_factory=OrderedDict)  # form token -> session id
@@ -105,10 +203,16 @@ class _Handler(BaseHTTPRequestHandler):
         support_id = str(secrets.randbelow(10**19))
         self._send(200, outcomes.BLOCK_PAGE.format(support_id=support_id), "text/html; charset=utf-8")
 
-    def _session_id(self) -> str | None:
+    def _cookie(self, name: str) -> str | None:
         cookie = SimpleCookie(self.headers.get("Cookie", ""))
-        morsel = cookie.get("PHPSESSID")
+        morsel = cookie.get(name)
         return morsel.value if morsel else None
+
+    def _session_id(self) -> str | None:
+        return self._cookie("PHPSESSID")
+
+    def _passed_challenge(self) -> bool:
+        return not self.state.behaviours.interstitial or self._cookie(CHALLENGE_COOKIE) is not None
 
     def _record(self, **data: Any) -> None:
         entry = {
@@ -181,6 +285,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._record(answer="blocked:user_agent")
             self._block()
             return
+        if not self._passed_challenge():
+            self._record(answer="interstitial")
+            value = secrets.token_hex(8)
+            page = (
+                _INTERSTITIAL.replace("__COOKIE__", CHALLENGE_COOKIE)
+                .replace("__VALUE__", value)
+                .replace("__DELAY_MS__", str(int(INTERSTITIAL_DELAY_S * 1000)))
+            )
+            return self._send(200, page, "text/html; charset=utf-8")
         session = self._session_id() or secrets.token_hex(13)
         token = secrets.token_hex(16)
         with self.state.lock:
@@ -188,9 +301,11 @@ class _Handler(BaseHTTPRequestHandler):
             while len(self.state.tokens) > 50_000:
                 self.state.tokens.popitem(last=False)
         widget = _CAPTCHA_WIDGET.format(site_key=SITE_KEY) if self.state.captcha else ""
-        page = _PAGE.replace("__TOKEN__", token).replace("__CAPTCHA__", widget)
+        page = self.state.behaviours.page(_PAGE).replace("__TOKEN__", token).replace("__CAPTCHA__", widget)
         self._record()
-        self._send(200, page, "text/html; charset=utf-8", {"Set-Cookie": f"PHPSESSID={session}; Path=/; HttpOnly"})
+        return self._send(
+            200, page, "text/html; charset=utf-8", {"Set-Cookie": f"PHPSESSID={session}; Path=/; HttpOnly"}
+        )
 
     def _lookup(self) -> None:
         fields = self._form()
@@ -216,6 +331,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._block()
         if fields.get("wd") not in ("0", "false"):
             answer("blocked:webdriver")
+            return self._block()
+        if not self._passed_challenge():
+            answer("blocked:no_challenge_cookie")
             return self._block()
         if too_fast:
             answer("blocked:too_fast")
@@ -330,6 +448,16 @@ class SimulatorHandle:
         self.site_key = SITE_KEY
 
     @property
+    def behaviours(self) -> Behaviours:
+        return self._server.state.behaviours
+
+    def set_behaviours(self, behaviours: Behaviours) -> None:
+        """Switch the page's behaviours for the pages served from now on (and forget the flaky cedula's first ask)."""
+        with self._server.state.lock:
+            self._server.state.behaviours = behaviours
+            self._server.state.flaky_seen.clear()
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
         return list(self._server.state.requests)
 
@@ -356,10 +484,42 @@ def start_simulator(
     solver_key: str = DEFAULT_SOLVER_KEY,
     solve_delay_s: float = 0.3,
     overrides_file: Path | str | None = None,
+    realistic: bool = False,
+    placeholder: bool | None = None,
+    interstitial: bool | None = None,
+    form_delay_s: float | None = None,
+    render_delay_s: float | None = None,
+    wrapped: bool | None = None,
+    renamed: bool | None = None,
+    dom_message: str = "",
+    behaviours: Behaviours | None = None,
 ) -> SimulatorHandle:
-    """Start the stand-in in a background thread (port 0 = a free port) and return once it accepts connections."""
+    """Start the stand-in in a background thread (port 0 = a free port) and return once it accepts connections.
+
+    Page behaviours (see Behaviours): each keyword switches one on (or off, over `realistic=True`, which starts with
+    all of them on); `behaviours=` passes a ready Behaviours instead.
+    """
+    if behaviours is None:
+        chosen = {
+            "placeholder": placeholder,
+            "interstitial": interstitial,
+            "form_delay_s": form_delay_s,
+            "render_delay_s": render_delay_s,
+            "wrapped": wrapped,
+            "renamed": renamed,
+        }
+        given: dict[str, Any] = {key: value for key, value in chosen.items() if value is not None}
+        if dom_message:
+            given["dom_message"] = dom_message
+        behaviours = Behaviours.realistic(**given) if realistic else Behaviours(**given)
     server = _Server((host, port), _Handler)
-    server.state = _State(min_gap_s=min_gap_s, captcha=captcha, solver_key=solver_key, solve_delay_s=solve_delay_s)
+    server.state = _State(
+        min_gap_s=min_gap_s,
+        captcha=captcha,
+        solver_key=solver_key,
+        solve_delay_s=solve_delay_s,
+        behaviours=behaviours,
+    )
     if overrides_file is not None:
         server.state.overrides = OverridesFile(overrides_file)
     thread = threading.Thread(
@@ -367,5 +527,11 @@ def start_simulator(
     )
     thread.start()
     handle = SimulatorHandle(server, thread, host)
-    logger.info("registry_simulator_started", url=handle.url, min_gap_s=min_gap_s, captcha=captcha)
+    logger.info(
+        "registry_simulator_started",
+        url=handle.url,
+        min_gap_s=min_gap_s,
+        captcha=captcha,
+        behaviours=behaviours.names(),
+    )
     return handle

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cedula', '0005_freshness'),
+        ('cedula', '0006_attempt_selector_fallbacks'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
