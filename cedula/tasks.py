@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import structlog
 
 from cedula import alerts, services
@@ -32,3 +34,8 @@ def check_error_rate() -> str | None:
 def revalidate() -> int:
     """Scheduled hourly: re-queue the rows whose last final answer is too old, within today's budget."""
     return services.revalidation_run_scheduled().queued
+
+
+def retention_purge() -> dict[str, int]:
+    """Scheduled daily: delete old attempts, blank old failure snapshots, in short batches (services.retention)."""
+    return asdict(services.retention_purge())

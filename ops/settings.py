@@ -5,6 +5,7 @@ Every variable is listed in .env.example. A bad value fails loudly at start-up (
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import socket
 from pathlib import Path
@@ -51,6 +52,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "import_export",
     "django_q",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ops.accounts",
     "cedula",
 ]
@@ -63,9 +68,14 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "ops.accounts.middleware.AuditRequestMiddleware",
+    "ops.accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ops.logging.RequestLogMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the Spanish lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ops.urls"
@@ -125,6 +135,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes first: it refuses a locked-out account or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -172,6 +188,43 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- Staff accounts: lockout, second factor, sessions, audit (docs/security.md) ------------------------------------
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
+LOGIN_LOCKOUT_MIN = env.int("LOGIN_LOCKOUT_MIN", default=15)
+if LOGIN_MAX_FAILURES < 1 or LOGIN_LOCKOUT_MIN < 1:
+    raise environ.ImproperlyConfigured("LOGIN_MAX_FAILURES and LOGIN_LOCKOUT_MIN must be >= 1.")
+# The client address comes from REMOTE_ADDR unless the deployment says a reverse proxy sets a header we may trust.
+TRUST_PROXY_IP_HEADER = env.bool("TRUST_PROXY_IP_HEADER", default=False)
+PROXY_IP_HEADER = env.str("PROXY_IP_HEADER", default="X-Forwarded-For")
+# How many proxies of ours append to that header: the client is that many entries from the right.
+PROXY_COUNT = env.int("PROXY_COUNT", default=1)
+if PROXY_COUNT < 1:
+    raise environ.ImproperlyConfigured("PROXY_COUNT must be >= 1.")
+STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
+STAFF_SESSION_HOURS = env.float("STAFF_SESSION_HOURS", default=8.0)
+
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MIN)
+# Each on its own: an account is locked whatever address guesses it, an address whatever accounts it tries.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # the lock lifts LOGIN_LOCKOUT_MIN after it began
+AXES_CLIENT_IP_CALLABLE = "ops.net.client_ip"
+AXES_LOCKOUT_CALLABLE = "ops.accounts.security.lockout_response"
+AXES_USERNAME_CALLABLE = "ops.accounts.security.login_username"
+AXES_ENABLE_ADMIN = False  # ops.accounts.admin_security shows the locks in the console's look
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are in the audit trail; no second copy of who came from where
+AXES_VERBOSE = False
+
+OTP_TOTP_ISSUER = "Consola de cédulas"
+OTP_TOTP_THROTTLE_FACTOR = 1  # each wrong code doubles the wait before the next one is checked
+
+RETENTION_ATTEMPTS_DAYS = env.int("RETENTION_ATTEMPTS_DAYS", default=365)
+RETENTION_SNAPSHOTS_DAYS = env.int("RETENTION_SNAPSHOTS_DAYS", default=30)
+RETENTION_BATCH_SIZE = env.int("RETENTION_BATCH_SIZE", default=1000)
+# The dashboard reads 48 h of attempts: a shorter retention would empty its charts.
+if RETENTION_ATTEMPTS_DAYS < 3 or RETENTION_SNAPSHOTS_DAYS < 3 or RETENTION_BATCH_SIZE < 1:
+    raise environ.ImproperlyConfigured("RETENTION_*_DAYS must be >= 3 and RETENTION_BATCH_SIZE >= 1.")
 
 # --- Logging (structlog, configured once) -----------------------------------------------------------------------
 LOG_DIR = Path(env.str("LOG_DIR", default=str(BASE_DIR / "logs")))

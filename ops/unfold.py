@@ -72,6 +72,18 @@ UNFOLD = {
                 "items": [
                     {"title": _("Usuarios"), "icon": "person", "link": reverse_lazy("admin:accounts_user_changelist")},
                     {"title": _("Grupos"), "icon": "group", "link": reverse_lazy("admin:auth_group_changelist")},
+                    {
+                        "title": _("Auditoría"),
+                        "icon": "policy",
+                        "link": reverse_lazy("admin:cedula_auditrecord_changelist"),
+                        "permission": "ops.accounts.security.is_superuser_request",
+                    },
+                    {
+                        "title": _("Bloqueos de ingreso"),
+                        "icon": "lock_person",
+                        "link": reverse_lazy("admin:accounts_loginlock_changelist"),
+                        "permission": "ops.accounts.security.is_superuser_request",
+                    },
                 ],
             },
         ],

@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,8 +25,8 @@ from unfold.enums import ActionVariant
 from unfold.forms import BaseDialogForm
 from unfold.widgets import UnfoldAdminTextInputWidget
 
+from cedula import data_subject, services
 from cedula import display as screen
-from cedula import services
 from cedula.admin.cedula_change import KIND_COLORS, change_summary_html
 from cedula.admin.dashboard import breaker_view, dashboard_context
 from cedula.admin.filters import (
@@ -43,6 +43,7 @@ from cedula.models import CedulaChange, CedulaInfo, LookupAttempt
 from cedula.normalize import normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
+from cedula.services.audit import audit_record, audit_selection_ids
 
 logger = structlog.get_logger(__name__)
 
@@ -237,7 +238,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_before_template = "admin/cedula/cedulainfo/changelist_before.html"
     actions = ["queue_now", "retry_failed", "reset_pending", "cancel_pending", "revalidate"]
     actions_row = ["lookup_now"]
-    actions_detail = ["lookup_now"]
+    actions_detail = ["lookup_now", "data_subject_export"]
     actions_list = ["pause_lookups", "resume_lookups"]
     inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
@@ -271,6 +272,9 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")
+
+    def has_data_subject_export_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.has_perm("cedula.export_cedulas")
 
     def has_pause_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.pause_lookups")
@@ -391,6 +395,13 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     def cancel_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run_set_action(request, "cancel_pending", queryset)
 
+    AUDIT_CODES = {
+        "queue_now": "cedula.queue_now",
+        "retry_failed": "cedula.retry_failed",
+        "reset_pending": "cedula.reset_pending",
+        "cancel_pending": "cedula.cancel",
+    }
+
     SET_ACTION_MESSAGES = {
         "queue_now": ("{} en cola para consulta.", "{} en cola para consulta."),
         "retry_failed": ("{} con error vuelve a la cola.", "{} con error vuelven a la cola."),
@@ -408,9 +419,11 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             "reset_pending": services.cedulas_reset_matching,
             "cancel_pending": services.cedulas_cancel_pending,
         }[name]
+        named = audit_selection_ids(queryset)  # before the action: a status filter may not match the rows after
         count = service(rows=queryset)
-        # Who did it: the audit trail (issue 17) is wired here at merge; the query string is not logged (a search
-        # may hold a full cedula).
+        audit_record(request=request, action=self.AUDIT_CODES[name], target=queryset, count=count,
+                     filter_query=request.GET, cedula_ids=named)  # fmt: skip
+        # The query string is not logged (a search may hold a full cedula); the audit record keeps the filter.
         logger.info("cedulas_action", action=name, rows=count, user_id=request.user.pk)
         one, many = self.SET_ACTION_MESSAGES[name]
         self.message_user(request, (one if count == 1 else many).format(_cedulas(count)), messages.SUCCESS)
@@ -453,9 +466,11 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
 
     @action(description="Revalidar", permissions=["queue"])
     def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
+        named = audit_selection_ids(queryset)
         count = revalidation.cedulas_revalidate(
             ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
+        audit_record(request=request, action="cedula.revalidate", target=queryset, count=count, cedula_ids=named)
         self.message_user(
             request,
             f"{count} cédulas en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola "
@@ -479,10 +494,30 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     )
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
+        audit_record(
+            request=request,
+            action="cedula.lookup_now",
+            target=CedulaInfo.objects.filter(pk=object_id).first(),
+            count=count,
+        )
         self.message_user(request, "Consulta en cola." if count else "La cédula ya estaba en cola.", messages.SUCCESS)
         # From the list the dialog returns to the list (same filters and page); from the detail, to the detail.
         detail = reverse("admin:cedula_cedulainfo_change", args=[object_id])
         return _done(request, _back_url(request, default=detail))
+
+    @action(
+        description="Exportar datos del titular",
+        icon="folder_shared",
+        permissions=["data_subject_export"],
+        url_path="data-subject-export",
+    )
+    def data_subject_export(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        info = get_object_or_404(CedulaInfo, pk=object_id)
+        payload = data_subject.cedula_data_subject_export(cedula=info)
+        audit_record(request=request, action="cedula.data_subject_export", target=info, count=1)
+        response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="titular-{info.pk}.json"'
+        return response
 
     # --- the breaker's manual switch (changelist top and dashboard) ---------------------------------------------------
 
@@ -501,6 +536,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     )
     def pause_lookups(self, request: HttpRequest, form: PauseForm) -> HttpResponse:
         services.breaker_pause(by=request.user.get_username(), reason=form.cleaned_data["reason"])
+        audit_record(request=request, action="lookups.pause", details={"reason": form.cleaned_data["reason"]})
         self.message_user(request, "Consultas en pausa.", messages.WARNING)
         return _done(request, _back_url(request))
 
@@ -518,6 +554,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     )
     def resume_lookups(self, request: HttpRequest, form: ConfirmForm) -> HttpResponse:
         services.breaker_resume(by=request.user.get_username())
+        audit_record(request=request, action="lookups.resume")
         self.message_user(request, "Consultas reanudadas.", messages.SUCCESS)
         return _done(request, _back_url(request))
 

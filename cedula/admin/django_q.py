@@ -19,6 +19,8 @@ from unfold.forms import BaseDialogForm
 
 from cedula import services
 
+from cedula.services.audit import audit_record
+
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
@@ -27,7 +29,9 @@ for _model in (Success, Failure, Schedule, OrmQ):
 @admin.action(description="Reenviar las tareas seleccionadas", permissions=["change"])
 def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset: Any) -> None:
     # django_q's action carries no permission: a read-only user would see it.
+    count = queryset.count()
     q_admin.resubmit_task(model_admin, request, queryset)
+    audit_record(request=request, action="task.resubmit", target=queryset, count=count)
 
 
 @admin.register(Success)
@@ -102,6 +106,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
 
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
+        audit_record(request=request, action="schedule.run_now", target=schedule, count=1)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
         return _done(request, reverse("admin:django_q_schedule_changelist"))
 

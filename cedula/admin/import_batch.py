@@ -22,6 +22,7 @@ from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
 from cedula.services import revalidation
+from cedula.services.audit import audit_record
 
 # action -> (button text, what the confirmation says, permission, icon)
 BUTTONS: dict[str, tuple[str, str, str, str]] = {
@@ -103,6 +104,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         count = revalidation.batches_revalidate(
             batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
+        audit_record(request=request, action="batch.revalidate", target=queryset, count=count)
         self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
 
     @display(description="cédulas")
@@ -189,6 +191,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         back = batch_page_url(batch.pk)
         if request.method == "POST":
             count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
+            audit_record(request=request, action=f"batch.{action}", target=batch, count=count)
             self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
             return HttpResponseRedirect(back)
         rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
@@ -214,6 +217,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         rows = CedulaInfo.objects.filter(import_batch=batch).order_by("id")
         dataset = CedulaExportResource().export(queryset=rows)
         services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
+        audit_record(request=request, action="batch.export", target=batch, count=len(dataset))
         body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
         stem = batch.file_name.rsplit(".", 1)[0] or f"lote-{batch.pk}"

@@ -40,8 +40,9 @@ from cedula.importing import (
     read_table,
     rejected_rows_csv,
 )
-from cedula.models import CedulaInfo
+from cedula.models import CedulaInfo, ImportBatch
 from cedula.registry.parser import RESULT_FIELDS
+from cedula.services.audit import audit_record
 
 if TYPE_CHECKING:
     from ops.accounts.models import User
@@ -191,6 +192,13 @@ class CedulaImportExportMixin(ImportExportMixin):
     def get_export_resource_classes(self, request: HttpRequest) -> list[type[resources.ModelResource]]:
         return [CedulaExportResource]
 
+    def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        # The whole filter is exported: the record keeps the filter and the row count, not the rows.
+        audit_record(request=request, action="cedula.export", target=queryset, count=len(data),
+                     filter_query=request.GET, cedula_ids=())  # fmt: skip
+        return data
+
     def get_urls(self) -> list:
         rejected = path(
             "import/rejected/<int:batch_id>/",
@@ -285,6 +293,14 @@ class CedulaImportExportMixin(ImportExportMixin):
             requeue_existing=cleaned["requeue_existing"],
             skip_invalid=cleaned["skip_invalid"],
         )
+        audit_record(
+            request=request,
+            action="cedula.import",
+            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
+            count=report.total_rows,
+            outcome="failure" if report.blocked else "success",
+            details={"file_name": file_name, "new": report.new, "requeued": report.requeued, "invalid": report.invalid},
+        )
         if report.blocked:
             messages.error(
                 request,
@@ -342,6 +358,11 @@ class CedulaImportExportMixin(ImportExportMixin):
         data = cache.get(_rejected_key(batch_id))
         if data is None:
             raise Http404("El CSV de filas rechazadas ya no está disponible.")
+        audit_record(
+            request=request,
+            action="cedula.import_rejected_download",
+            target=ImportBatch.objects.filter(pk=batch_id).first(),
+        )
         response = HttpResponse(data, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="rechazadas-importacion-{batch_id}.csv"'
         return response

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.db.models import QuerySet
@@ -21,6 +23,7 @@ from cedula.admin.filters import LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaInfo, LookupAttempt
+from cedula.services.audit import audit_record
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
 
@@ -74,6 +77,12 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cedula.export_cedulas")
+
+    def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        audit_record(request=request, action="attempts.export", target=queryset, count=len(data),
+                     filter_query=request.GET, cedula_ids=())  # fmt: skip
+        return data
 
     @display(description="resultado", ordering="outcome", label=OUTCOME_COLORS)
     def outcome_badge(self, obj: LookupAttempt) -> tuple[str, str]:

@@ -16,7 +16,9 @@ below, which every module re-exports here:
 - batches: operators steering bulk work (a batch's buttons, actions on a whole changelist filter), set-based;
 - schedules: "Ejecutar ahora" for a Django-Q2 schedule.
 - revalidation: rows whose last answer is old back into the queue (scheduled, command, console);
-- history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit.
+- history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit;
+- audit: the one call that records a staff action (docs/security.md);
+- retention: the batched purge of old attempts and failure snapshots.
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
 """
 
@@ -37,6 +39,7 @@ from cedula.services.batches import (
     cedulas_retry_failed_matching,
     rows_touched,
 )
+from cedula.services.audit import ACTION_LABELS, audit_record, audit_selection_ids
 from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,
@@ -61,6 +64,7 @@ from cedula.services.queueing import (
     cedulas_retry_failed,
     user_cedula_is_linked,
 )
+from cedula.services.retention import PurgeReport, in_batches, retention_purge
 from cedula.services.revalidation import (
     RevalidationReport,
     batches_revalidate,
@@ -99,7 +103,13 @@ __all__ = [
     "RECORD_RETRY_DELAYS_S",
     "RESULT_FIELDS",
     "TICKET_MAX_WAIT_S",
+    "ACTION_LABELS",
     "Claim",
+    "PurgeReport",
+    "audit_record",
+    "audit_selection_ids",
+    "in_batches",
+    "retention_purge",
     "ImportReport",
     "LookupNotRecordedError",
     "breaker_blocks_claims",

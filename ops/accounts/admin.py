@@ -7,13 +7,24 @@ from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin
+from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from cedula.normalize import normalize_cedula
+from cedula.services.audit import audit_record
+from ops.accounts import admin_security  # noqa: F401 - registers Auditoría and Bloqueos de ingreso
 from ops.accounts.models import User
 
 admin.site.unregister(Group)
+# django-otp's own pages show a device's secret (its QR code): devices are managed only through enrolment and reset.
+for _device in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device):
+        admin.site.unregister(_device)
 
 
 class _CanonicalCedulaMixin:
@@ -74,6 +85,22 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         ("Fechas", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "cedula", "password1", "password2")}),)
+    actions = ["reset_two_factor"]
+
+    def has_reset_two_factor_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @action(description="Restablecer la verificación en dos pasos", permissions=["reset_two_factor"])
+    def reset_two_factor(self, request: HttpRequest, queryset: QuerySet) -> None:
+        from ops.accounts.two_factor import two_factor_reset
+
+        users = list(queryset)
+        devices = sum(two_factor_reset(user=user) for user in users)
+        audit_record(request=request, action="auth.2fa_reset", target=queryset, count=len(users),
+                     details={"devices": devices, "users": [u.email for u in users][:50]})  # fmt: skip
+        self.message_user(
+            request, f"Verificación en dos pasos restablecida para {len(users)} usuarios: la activarán de nuevo."
+        )
 
 
 @admin.register(Group)

@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "ops.accounts"
     label = "accounts"
     verbose_name = "Cuentas"
+
+    def ready(self) -> None:
+        from ops.accounts import signals  # noqa: F401

@@ -85,3 +85,22 @@ class ProfileForm(forms.ModelForm):
         model = User
         fields = ["first_name", "last_name"]
         labels = {"first_name": "Nombres", "last_name": "Apellidos"}
+
+
+class AccountDeleteForm(forms.Form):
+    """Deleting an account asks for the password again: a session left open on a shared computer is not enough."""
+
+    password = forms.CharField(
+        label="Tu contraseña", strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    confirm = forms.BooleanField(label="Entiendo que esto no se puede deshacer.", required=True)
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise forms.ValidationError("La contraseña no es correcta.")
+        return password

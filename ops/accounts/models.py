@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from axes.models import AccessAttempt
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
@@ -63,3 +64,15 @@ class RefreshRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} @ {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class LoginLock(AccessAttempt):
+    """django-axes' failed-login counter, shown in the console (in Spanish, under "Cuentas") as the lockouts page."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "bloqueo de ingreso"
+        verbose_name_plural = "bloqueos de ingreso"
+
+    def __str__(self) -> str:
+        return f"{self.username} / {self.ip_address}"

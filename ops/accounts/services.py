@@ -1,5 +1,6 @@
-"""Writes of the public site: the registration throttle, and a person's own "Actualizar datos" (its allowance is in
-ops.accounts.selectors, with RefreshRequest). Writes about cedulas in general live in cedula.services."""
+"""Writes about accounts: the registration throttle, a person's own "Actualizar datos" (its allowance is in
+ops.accounts.selectors, with RefreshRequest), staff lockouts, and a person deleting their own account. Writes about
+cedulas in general live in cedula.services."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import time
 from dataclasses import dataclass
 
 import structlog
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest
 from django.utils import timezone
 
 from cedula import selectors as cedula_selectors
 from cedula import services as cedula_services
 from cedula.models import CedulaInfo, Priority, Source
 from cedula.normalize import mask_cedula
+from cedula.services.audit import audit_record
 from ops.accounts import selectors
 from ops.accounts.models import RefreshRequest, User
 
@@ -101,3 +106,81 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
     after = selectors.refresh_allowance(user=user, now=now)
     logger.info("refresh_requested", user_id=user.pk, cedula=mask_cedula(info.cedula), cedula_id=info.pk)
     return RefreshDecision(accepted=True, reason="accepted", next_allowed_at=after.next_allowed_at, info=info)
+
+
+# --- staff login lockout ------------------------------------------------------------------------------------------
+
+
+def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | None) -> int:
+    """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited."""
+    query = Q(pk__in=[])
+    if usernames:
+        query |= Q(username__in=usernames)
+    if ips:
+        query |= Q(ip_address__in=ips)
+    deleted = AccessAttempt.objects.filter(query).delete()[0]
+    audit_record(
+        request=request,
+        action="auth.unlock",
+        target=", ".join(sorted(usernames | ips))[:255],
+        count=deleted,
+        details={"usernames": sorted(usernames), "ips": sorted(ips)},
+    )
+    logger.info("login_unlocked", accounts=len(usernames), addresses=len(ips), attempts=deleted)
+    return deleted
+
+
+# --- "Eliminar mi cuenta" -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountDeletion:
+    cedula_row: str  # "deleted" | "unlinked" | "none"
+
+
+def account_delete(*, user: User) -> AccountDeletion:
+    """A person deletes their own account. Their cedula row goes with it, unless staff hold it (it came from an
+    import or from the console, or an import batch names it): then it stays for staff, unlinked from the person.
+    Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
+    with transaction.atomic():
+        row = CedulaInfo.objects.select_for_update().filter(user=user).first()
+        if row is None:
+            outcome = "none"
+        elif row.import_batch_id is not None or row.source in (Source.IMPORT, Source.ADMIN):
+            row.user = None
+            row.save(update_fields=["user", "updated_at"])
+            outcome = "unlinked"
+        else:
+            row.delete()
+            outcome = "deleted"
+        user_id = user.pk
+        # No email or cedula in the record: it says that an account went, not whose.
+        audit_record(
+            request=None,
+            action="account.self_delete",
+            target=f"usuario #{user_id}",
+            anonymous=True,
+            details={"cedula_row": outcome, "cedula_row_id": row.pk if outcome == "unlinked" and row else None},
+        )
+        user.delete()
+    logger.info("account_deleted", user_id=user_id, cedula_row=outcome)
+    return AccountDeletion(cedula_row=outcome)
+
+
+# --- retention ------------------------------------------------------------------------------------------------------
+
+# The public refresh limits look back one day at most (REFRESH_MAX_PER_DAY): older requests are no use to anyone.
+REFRESH_REQUESTS_KEPT = dt.timedelta(days=2)
+
+
+def refresh_requests_purge(*, now: dt.datetime | None = None, batch_size: int | None = None) -> int:
+    """Delete refresh requests past every window that reads them, in short batches (scheduled daily)."""
+    now = now or timezone.now()
+    cutoff = now - REFRESH_REQUESTS_KEPT
+    deleted, batches = cedula_services.in_batches(
+        lambda: RefreshRequest.objects.order_by().filter(requested_at__lt=cutoff),
+        lambda ids: RefreshRequest.objects.filter(pk__in=ids).delete()[0],
+        batch_size=batch_size or settings.RETENTION_BATCH_SIZE,
+    )
+    logger.info("refresh_requests_purged", deleted=deleted, batches=batches)
+    return deleted

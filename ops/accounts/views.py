@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import structlog
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -24,8 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from cedula.services import history
 from ops.accounts import presenters, selectors, services
-from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
+from ops.accounts.forms import AccountDeleteForm, LoginForm, ProfileForm, RegistrationForm
 from ops.accounts.models import User
+from ops.accounts.security import client_ip
 
 logger = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
     if request.method == "POST":
-        throttle = services.registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
+        throttle = services.registration_attempt(ip=client_ip(request) or "")
         if not throttle.allowed:
             when = presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             refusal = (
@@ -98,6 +99,19 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Tus datos quedaron guardados.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {**_status_context(request), "form": form})
+
+
+@never_cache
+@login_required
+def account_delete_view(request: HttpRequest) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None, user=_person(request))
+    if request.method == "POST" and form.is_valid():
+        user = _person(request)
+        logout(request)
+        services.account_delete(user=user)
+        messages.success(request, "Tu cuenta fue eliminada.")
+        return redirect("accounts:login")
+    return render(request, "accounts/account_delete.html", {"form": form})
 
 
 def json_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -265,6 +265,19 @@ def test_batch_exports_need_the_export_permission(as_role, queued_batch, role, f
 
 
 @pytest.mark.parametrize("role", ROLES)
+SUPERUSER_PAGES = ["admin:cedula_auditrecord_changelist", "admin:accounts_loginlock_changelist"]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", SUPERUSER_PAGES)
+def test_the_audit_and_lockout_pages_open_only_for_superusers(as_role, role, page):
+    response = as_role(role).get(reverse(page))
+
+    expected = 200 if role == "superuser" else 403 if role in CAN_VIEW else 302
+    assert response.status_code == expected
+
+
+@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", ["queue_now", "retry_failed", "reset_pending", "cancel_pending"])
 def test_actions_on_the_whole_filter_work_only_for_operators(as_role, cedula_factory, role, name):
     from cedula.models import CedulaInfo
@@ -341,3 +354,11 @@ def test_run_now_enqueues_the_job_only_for_operators(as_role, schedule, role):
     assert enqueued == (1 if role in CAN_OPERATE else 0)
     if role in CAN_VIEW - CAN_OPERATE:
         assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_data_subject_export_needs_the_export_permission(as_role, rows, role):
+    response = as_role(role).get(reverse("admin:cedula_cedulainfo_data_subject_export", args=[rows["cedula"].pk]))
+
+    expected = 200 if role in CAN_OPERATE else 403 if role in CAN_VIEW else 302
+    assert response.status_code == expected

@@ -115,6 +115,8 @@ def test_an_unusable_file_is_a_usage_error_with_exit_2(tmp_path, content):
     assert not ImportBatch.objects.exists()
 
 
+# Transactional: the subprocess writes (the import's audit record, even for a blocked file) while this test runs.
+@pytest.mark.django_db(transaction=True)
 def test_the_real_command_keeps_stdout_to_the_json_counts_and_exits_with_its_codes(tmp_path):
     db = settings.DATABASES["default"]
     if connection.vendor == "sqlite":

@@ -22,9 +22,17 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "lookups-dispatch": "cedula.tasks.dispatch",
         "lookups-error-rate": "cedula.tasks.check_error_rate",
         "lookups-revalidate": "cedula.tasks.revalidate",
+        "retention-purge": "cedula.tasks.retention_purge",
+        "accounts-refresh-requests-purge": "ops.accounts.tasks.refresh_requests_purge",
     }
     minutes = dict(Schedule.objects.values_list("name", "minutes"))
-    assert minutes == {"lookups-dispatch": 1, "lookups-error-rate": 1, "lookups-revalidate": 60}
+    assert minutes == {
+        "lookups-dispatch": 1,
+        "lookups-error-rate": 1,
+        "lookups-revalidate": 60,
+        "retention-purge": 24 * 60,
+        "accounts-refresh-requests-purge": 24 * 60,
+    }
     assert all(s.repeats == -1 for s in Schedule.objects.all())
 
 
@@ -45,7 +53,9 @@ def test_the_demo_staff_login_is_printed_and_works(client):
 
     user = User.objects.get(email=email)
     assert user.is_staff
-    assert client.login(username=email, password=password)
+    # Through the console's login form: the lockout backend (django-axes) authenticates only real requests.
+    response = client.post("/admin/login/", {"username": email, "password": password, "next": "/admin/"})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
     out2 = StringIO()
     call_command("create_demo_staff", stdout=out2)
     assert "password reset" in out2.getvalue() and User.objects.filter(email=email).count() == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.db.models import Q
 from django_q.models import Schedule
 
 # name -> (dotted task, minutes between runs). Names are stable: they are the upsert key.
@@ -17,6 +18,9 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     # work, at most REVALIDATE_MAX_PER_DAY a day (hourly: rows that
     # become old during the day are picked up while the day's budget lasts).
     "lookups-revalidate": ("cedula.tasks.revalidate", 60),
+    # Personal data kept no longer than needed: old attempts and failure snapshots go (docs/security.md).
+    "retention-purge": ("cedula.tasks.retention_purge", 24 * 60),
+    "accounts-refresh-requests-purge": ("ops.accounts.tasks.refresh_requests_purge", 24 * 60),
 }
 
 
@@ -30,7 +34,9 @@ class Command(BaseCommand):
                 defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
             )
             self.stdout.write(f"{'created' if created else 'updated'} schedule {name}: {func} every {minutes} min")
-        stale = Schedule.objects.filter(func__startswith="cedula.").exclude(name__in=SCHEDULES)
+        stale = Schedule.objects.filter(Q(func__startswith="cedula.") | Q(func__startswith="ops.accounts.")).exclude(
+            name__in=SCHEDULES
+        )
         for schedule in stale:
             self.stdout.write(f"removed stale schedule {schedule.name}")
         stale.delete()
