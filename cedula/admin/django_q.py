@@ -18,7 +18,6 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from cedula import services
-
 from cedula.services.audit import audit_record
 
 for _model in (Success, Failure, Schedule, OrmQ):

@@ -25,6 +25,7 @@ The public "Actualizar datos" (a person's refresh and its allowance) lives with 
 from __future__ import annotations
 
 from cedula.registry.parser import RESULT_FIELDS
+from cedula.services.audit import ACTION_LABELS, audit_record, audit_selection_ids
 from cedula.services.batches import (
     BATCH_ACTIONS,
     batch_cancel_pending,
@@ -39,7 +40,6 @@ from cedula.services.batches import (
     cedulas_retry_failed_matching,
     rows_touched,
 )
-from cedula.services.audit import ACTION_LABELS, audit_record, audit_selection_ids
 from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,

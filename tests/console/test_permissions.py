@@ -264,7 +264,6 @@ def test_batch_exports_need_the_export_permission(as_role, queued_batch, role, f
     assert response.status_code == expected
 
 
-@pytest.mark.parametrize("role", ROLES)
 SUPERUSER_PAGES = ["admin:cedula_auditrecord_changelist", "admin:accounts_loginlock_changelist"]
 
 
