@@ -469,3 +469,135 @@ def error_rate_alert_state() -> ErrorRateAlert:
         min_attempts=settings.ERROR_RATE_MIN_ATTEMPTS,
         cooldown_min=settings.ERROR_RATE_ALERT_COOLDOWN_MIN,
     )
+
+
+# --- On-call: what /metrics, the stall and page-changed alerts and the alerts panel read -----------------------------
+
+
+def due_backlog_by_priority(*, now: dt.datetime | None = None) -> dict[int, int]:
+    """Rows due now and held by nobody, per priority (read off the partial cedula_due_idx)."""
+    from django.db.models import Count
+
+    now = now or timezone.now()
+    rows = (
+        CedulaInfo.objects.order_by()
+        .filter(next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__lte=now)
+        .values_list("priority")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
+
+
+def worker_last_seen(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """The last Django-Q2 heartbeat (kept in the cache past its few seconds of life), else the last finished task.
+    Cheaper than worker_health: no failure list, no broker queue size."""
+    from django.core.cache import cache
+    from django_q.brokers import get_broker
+    from django_q.models import Task
+    from django_q.status import Stat
+
+    last_seen = max((s.timestamp for s in Stat.get_all(broker=get_broker())), default=None)
+    if last_seen is not None:
+        cache.set(WORKER_LAST_SEEN_KEY, last_seen, None)
+        return last_seen
+    last_seen = cache.get(WORKER_LAST_SEEN_KEY)
+    last_task = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+    if last_task and (last_seen is None or last_task > last_seen):
+        last_seen = last_task
+    return last_seen
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    outcome: str
+    error_kind: str
+    count: int
+
+
+def lookup_outcomes(*, window_min: int, now: dt.datetime | None = None) -> list[OutcomeCount]:
+    """Registry requests of the last `window_min` minutes by (outcome, error kind)."""
+    from django.db.models import Count
+
+    from cedula.models import LookupAttempt
+
+    now = now or timezone.now()
+    rows = (
+        LookupAttempt.objects.order_by()
+        .filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
+        .values_list("outcome", "error_kind")
+        .annotate(n=Count("pk"))
+    )
+    return [OutcomeCount(outcome=o, error_kind=k or "", count=n) for o, k, n in sorted(rows)]
+
+
+def lookup_durations_ms(*, window_min: int, now: dt.datetime | None = None) -> list[int]:
+    """Durations of the registry requests of the last `window_min` minutes, sorted (a few hundred an hour: one
+    request per throttle gap)."""
+    from cedula.models import LookupAttempt
+
+    now = now or timezone.now()
+    qs = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
+    return sorted(qs.values_list("duration_ms", flat=True))
+
+
+def last_lookup_started_at() -> dt.datetime | None:
+    """When a lookup last started: a claim held right now, else the newest attempt."""
+    from cedula.models import LookupAttempt
+
+    held = CedulaInfo.objects.filter(claimed_at__isnull=False).order_by("-claimed_at")
+    claimed = held.values_list("claimed_at", flat=True).first()
+    if claimed is not None:
+        return claimed
+    return LookupAttempt.objects.order_by("-started_at").values_list("started_at", flat=True).first()
+
+
+def oldest_due_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Since when the most overdue row has been waiting (None when nothing is due)."""
+    now = now or timezone.now()
+    rows = CedulaInfo.objects.filter(
+        next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__lte=now
+    ).order_by("next_attempt_at")
+    return rows.values_list("next_attempt_at", flat=True).first()
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    """One alert as the dashboard panel and /metrics show it."""
+
+    key: str  # the AlertState key: error_rate | stall | page_changed | canary
+    alert: str  # the Sentry `alert` tag
+    label: str  # Spanish, for the console
+    firing: bool
+    last_sent_at: dt.datetime | None
+    checked_at: dt.datetime | None
+    detail: dict[str, Any]
+
+
+ALERT_LABELS = {
+    "error_rate": ("error_rate", "Tasa de errores"),
+    "stall": ("stall", "Cola detenida"),
+    "page_changed": ("page_changed", "Página cambiada (respuestas inesperadas)"),
+    "canary": ("page_changed", "Cédula de control"),
+}
+
+
+def alert_statuses() -> list[AlertStatus]:
+    """Every alert's current state (the breaker, which is its own alert, is read from breaker_state)."""
+    from cedula.models import AlertState
+
+    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
+    out = []
+    for key, (alert, label) in ALERT_LABELS.items():
+        state = states.get(key)
+        out.append(
+            AlertStatus(
+                key=key,
+                alert=alert,
+                label=label,
+                firing=bool(state and state.firing),
+                last_sent_at=state.last_sent_at if state else None,
+                checked_at=state.updated_at if state else None,
+                detail=dict(state.detail) if state else {},
+            )
+        )
+    return out

@@ -6,5 +6,6 @@ from cedula import views as cedula_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", cedula_views.healthz, name="healthz"),
+    path("metrics", cedula_views.metrics, name="metrics"),
     path("", include("ops.accounts.urls")),
 ]
