@@ -21,6 +21,8 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
     assert schedules == {
         "lookups-dispatch": "cedula.tasks.dispatch",
         "lookups-error-rate": "cedula.tasks.check_error_rate",
+        "lookups-stall": "cedula.tasks.check_stall",
+        "lookups-page-changed": "cedula.tasks.check_page_changed",
     }
     assert all(s.minutes == 1 and s.repeats == -1 for s in Schedule.objects.all())
 
