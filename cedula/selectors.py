@@ -601,3 +601,87 @@ def alert_statuses() -> list[AlertStatus]:
             )
         )
     return out
+
+
+def _alert_summary(key: str, detail: dict[str, Any], state: Any) -> str:
+    """One line of Spanish for the alerts panel, from what the latest check measured."""
+    if key == "error_rate":
+        if state is None:
+            return "Sin comprobaciones todavía."
+        return f"{state.last_rate:.0%} de errores en {state.last_attempts} consultas (última comprobación)."
+    if not detail:
+        return "Sin comprobaciones todavía."
+    if key == "stall":
+        if not detail.get("due"):
+            return "Nada pendiente."
+        started = detail.get("last_started_min")
+        since = "nunca" if started is None else f"hace {started:.0f} min"
+        return f"{detail['due']} filas para ya; última consulta iniciada {since}."
+    if key == "page_changed":
+        return (
+            f"{detail.get('share', 0):.0%} de páginas inesperadas en {detail.get('attempts', 0)} consultas "
+            f"(umbral {detail.get('threshold', 0):.0%})."
+        )
+    if key == "canary":
+        return f"Esperada «{detail.get('expected', '')}», recibida «{detail.get('got', '')}»."
+    return ""
+
+
+@dataclass(frozen=True)
+class AlertPanelRow:
+    key: str
+    label: str
+    firing: bool
+    last_sent_at: dt.datetime | None
+    checked_at: dt.datetime | None
+    summary: str
+    link: str  # the console page to look at (a snapshot for the canary), or ""
+
+
+def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
+    """The dashboard's alerts panel: every alert on-call may hear of, with its current state."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from cedula.models import AlertState
+
+    now = now or timezone.now()
+    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
+    rows = []
+    for key, (_alert, label) in ALERT_LABELS.items():
+        state = states.get(key)
+        detail = dict(state.detail) if state else {}
+        link = ""
+        if key == "canary" and detail.get("attempt_id"):
+            link = reverse("admin:cedula_lookupattempt_change", args=[detail["attempt_id"]])
+        if key == "canary" and not settings.REGISTRY_CANARY_CEDULA:
+            summary = "Sin cédula de control configurada (REGISTRY_CANARY_CEDULA)."
+        else:
+            summary = _alert_summary(key, detail, state)
+        rows.append(
+            AlertPanelRow(
+                key=key,
+                label=label,
+                firing=bool(state and state.firing),
+                last_sent_at=state.last_sent_at if state else None,
+                checked_at=state.updated_at if state else None,
+                summary=summary,
+                link=link,
+            )
+        )
+    breaker = breaker_state(now=now)
+    closed = breaker["state"] == Breaker.State.CLOSED
+    rows.append(
+        AlertPanelRow(
+            key="breaker",
+            label="Interruptor",
+            firing=not closed,
+            last_sent_at=None,
+            checked_at=None,
+            summary="Cerrado: las consultas salen."
+            if closed
+            else f"{breaker['consecutive_blocks']} bloqueos seguidos.",
+            link="",
+        )
+    )
+    return rows

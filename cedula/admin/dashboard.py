@@ -75,6 +75,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
         "changelist_url": changelist,
+        "alerts_panel": selectors.alert_panel(now=now),
     }
 
 
