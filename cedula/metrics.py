@@ -47,11 +47,9 @@ class CedulaCollector(Collector):
             backlog.add_metric([_priority_label(value)], by_priority.get(value, 0))
         yield backlog
 
-        queue = selectors.queue_counts(now=now)
-        yield GaugeMetricFamily("cedula_in_flight", "Rows held by a worker right now.", value=queue.in_flight)
-        yield GaugeMetricFamily(
-            "cedula_retries_scheduled", "Rows waiting for a retry backoff to end.", value=queue.scheduled
-        )
+        in_flight, scheduled = selectors.in_flight_and_scheduled(now=now)
+        yield GaugeMetricFamily("cedula_in_flight", "Rows held by a worker right now.", value=in_flight)
+        yield GaugeMetricFamily("cedula_retries_scheduled", "Rows waiting for a retry backoff to end.", value=scheduled)
 
         breaker = selectors.breaker_state(now=now)
         state = GaugeMetricFamily(

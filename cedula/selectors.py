@@ -488,6 +488,17 @@ def due_backlog_by_priority(*, now: dt.datetime | None = None) -> dict[int, int]
     return dict(rows)
 
 
+def in_flight_and_scheduled(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Rows held by a worker, rows waiting for a retry backoff (queue_counts without the due count, which
+    due_backlog_by_priority already has)."""
+    now = now or timezone.now()
+    in_flight = CedulaInfo.objects.filter(claimed_at__isnull=False).count()
+    scheduled = CedulaInfo.objects.filter(
+        next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__gt=now
+    ).count()
+    return in_flight, scheduled
+
+
 def worker_last_seen(*, now: dt.datetime | None = None) -> dt.datetime | None:
     """The last Django-Q2 heartbeat (kept in the cache past its few seconds of life), else the last finished task.
     Cheaper than worker_health: no failure list, no broker queue size."""
