@@ -1,0 +1,128 @@
+"""The faults of what the pipeline runs on: its browser, its broker, its database, the registry itself.
+
+Each test runs a real `qcluster`, the real stand-in and the real test database (SQLite file by default; PostgreSQL and
+Redis on the scale-out pass), and ends with every row final (or in `error` after its retries), none lost, none
+counted twice, nothing claimed or queued.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import time
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from cedula import services
+from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
+from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
+from tests.procs import is_alive
+from tests.queue.test_worker import all_settled, final_state, queue, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def assert_accounted(ids: list[int], *, allow_error: bool = False) -> dict[str, list[tuple[str, str]]]:
+    """Every row final (its expected answer, or `error` after its retries when allowed), idle, answered once and
+    counted once per request. Returns each cedula's attempts (outcome, error kind), oldest first."""
+    history = {}
+    for info in CedulaInfo.objects.filter(pk__in=ids):
+        attempts = list(LookupAttempt.objects.filter(cedula=info).order_by("id").values_list("outcome", "error_kind"))
+        history[info.cedula] = attempts
+        assert info.claimed_at is None and info.next_attempt_at is None, (info.cedula, "still queued or held")
+        assert info.check_count == len(attempts), (info.cedula, attempts)
+        finals = [a for a in attempts if a[0] != "error"]
+        if info.status == Status.ERROR:
+            assert allow_error, (info.cedula, attempts)
+            assert not finals and len(attempts) == 4, (info.cedula, attempts)  # the first try and 3 retries
+        else:
+            assert final_state(info) == expected_outcome(info.cedula), (info.cedula, attempts)
+            assert len(finals) == 1, (info.cedula, attempts)  # answered once, never twice-counted
+    assert len(history) == len(set(ids))
+    return history
+
+
+def assert_nothing_left_forever() -> None:
+    """No ticket or claim outlives the reaper: five minutes on, a reap leaves nothing behind."""
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=5)):
+        services.lookups_reap_stale()
+        assert not LookupTicket.objects.exists()
+        assert not CedulaInfo.objects.filter(claimed_at__isnull=False).exists()
+
+
+def some_cedulas(n: int) -> list[str]:
+    return sorted(demo_cedulas())[:n]
+
+
+# --- Chromium killed under a lookup ----------------------------------------------------------------------------------
+
+
+@pytest.mark.timeout(240)
+def test_chromium_killed_under_a_lookup_is_retried_and_every_row_ends_final(start_worker):
+    ids = queue([SLOW, *some_cedulas(4)])  # SLOW renders after ~4 s: the kill lands inside that lookup
+    worker = start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2")
+    slow = ids[0]
+    wait_until(
+        lambda: CedulaInfo.objects.filter(pk=slow, claimed_at__isnull=False).exists() and worker.chromium_pids(),
+        timeout=90,
+        interval=0.05,
+        message="the slow lookup never started",
+    )
+    time.sleep(1.0)  # well inside the slow render
+    browsers = worker.chromium_pids()
+    assert browsers
+    for pid in browsers:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    wait_until(lambda: not [p for p in browsers if is_alive(p)], timeout=10, message="chromium survived SIGKILL")
+
+    wait_until(lambda: all_settled(ids), timeout=150, message="rows left unsettled after chromium died")
+
+    history = assert_accounted(ids)
+    # The lookup under the kill failed as a browser/network error and was asked again; the worker lives on.
+    assert history[SLOW][0][0] == "error" and history[SLOW][-1] == ("active", ""), history[SLOW]
+    assert worker.proc.poll() is None
+    assert_nothing_left_forever()
+
+
+# --- The broker loses every queued ticket ----------------------------------------------------------------------------
+
+
+def _flush_broker() -> None:
+    """Everything the broker holds, gone: FLUSHDB on Redis, the ORM broker's rows on the database."""
+    from django.conf import settings
+
+    if settings.Q_REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.Q_REDIS_URL).flushdb()
+    else:
+        from django_q.models import OrmQ
+
+        OrmQ.objects.all().delete()
+
+
+@pytest.mark.timeout(240)
+def test_a_broker_that_loses_every_queued_ticket_heals_and_loses_no_row(start_worker):
+    ids = queue(some_cedulas(8))
+    start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2")
+    for _ in range(2):
+        # While a lookup runs, the other ticket waits in the broker: that one is lost.
+        wait_until(
+            lambda: CedulaInfo.objects.filter(pk__in=ids, claimed_at__isnull=False).exists(),
+            timeout=90,
+            interval=0.05,
+            message="no lookup running",
+        )
+        _flush_broker()
+        time.sleep(2.5)
+
+    wait_until(lambda: all_settled(ids), timeout=150, message="rows lost with the broker's tickets")
+
+    assert_accounted(ids)
+    assert_nothing_left_forever()
