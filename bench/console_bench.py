@@ -19,6 +19,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 BENCH_DIR = BASE_DIR / "var" / "bench"
@@ -101,7 +102,7 @@ def generate(now: dt.datetime) -> None:
 
     # The last batch and a half is still being worked through: pending and due; a few rows wait for a retry.
     pending_from = N_CEDULAS - int(batch_size * 1.5)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for i in range(1, N_CEDULAS + 1):
         batch = (i - 1) // batch_size + 1
         # An import writes its rows over a few seconds: each row gets its own creation time.
@@ -192,7 +193,7 @@ def _insert_attempts(db: sqlite3.Connection, rows: list[tuple]) -> None:
     )
 
 
-def measure(runs: int, only: str = "") -> list[tuple[str, float]]:
+def measure(runs: int, only: str = "") -> list[tuple[str, float, float]]:
     import django
 
     django.setup()

@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.procs import tree_pss_kb  # noqa: E402
+from devtools.procs import tree_pss_kb  # noqa: E402
 
 MIN_RATE = 2.0
 MIN_RATE_RATIO = 1.5

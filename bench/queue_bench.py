@@ -41,7 +41,7 @@ def setup_django(db_path: Path) -> None:
 
 def tree_mb(root_pid: int) -> float:
     """Proportional set size of the cluster and its Chromium: shared pages counted once, not once per process."""
-    from tests.procs import tree_pss_kb
+    from devtools.procs import tree_pss_kb
 
     return tree_pss_kb(root_pid) / 1024
 

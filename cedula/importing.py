@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import itertools
 import json
@@ -250,7 +251,7 @@ def _locate_header(records: list[list[Any]] | list[tuple[Any, ...]]) -> tuple[in
         column = find_cedula_column(cells)
         if column is not None:
             return index, column, str(cells[column]).strip()
-    raise ImportFileError(_missing_column_message(records[0] if records else []))
+    raise ImportFileError(_missing_column_message(list(records[0]) if records else []))
 
 
 def _text_rows(records: Iterable[list[str]], column: int, first_number: int) -> Iterator[SourceRow]:
@@ -289,7 +290,7 @@ def _cell_text(value: Any) -> str:
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
         return repr(value)
-    if hasattr(value, "isoformat"):
+    if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     return str(value)
 

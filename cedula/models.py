@@ -194,8 +194,12 @@ class Throttle(models.Model):
         return f"{self.key}: {self.next_slot_at}"
 
 
+# The breaker is one row: every reader and writer goes through this key.
+BREAKER_PK = 1
+
+
 class Breaker(models.Model):
-    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=1)."""
+    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=BREAKER_PK)."""
 
     class State(models.TextChoices):
         CLOSED = "closed", "Cerrado"

@@ -6,12 +6,20 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from django.db.models import CharField, Count, Q
+from django.db.models.functions import Substr, TruncHour
 from django.utils import timezone
+from django_q.brokers import get_broker
+from django_q.models import Failure, Task
+from django_q.status import Stat
 
-from cedula.models import Breaker, CedulaInfo
+from cedula.models import BREAKER_PK, AlertState, Breaker, CedulaInfo, ImportBatch, LookupAttempt, Status
+from cedula.normalize import mask_cedula, scrub_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: the domain never imports the accounts app at run time
     from ops.accounts.models import User
 
 
@@ -33,7 +41,7 @@ def worker_heartbeat_age_s() -> float | None:
 
 def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
     now = now or timezone.now()
-    breaker = Breaker.objects.filter(pk=1).first() or Breaker(pk=1)
+    breaker = Breaker.objects.filter(pk=BREAKER_PK).first() or Breaker(pk=BREAKER_PK)
     resume_in = None
     if breaker.state == Breaker.State.OPEN and breaker.open_until:
         resume_in = max(0.0, (breaker.open_until - now).total_seconds())
@@ -91,10 +99,6 @@ def status_counts() -> dict[str, int]:
     Counting `active` (most of the table) entry by entry is most of the cost of a GROUP BY, while a bare COUNT(*) is
     answered from b-tree page headers. So: the other statuses from their cedula_status_idx ranges, active = the rest.
     """
-    from django.db.models import Count
-
-    from cedula.models import Status
-
     counts = dict.fromkeys(Status.values, 0)
     others = [s for s in Status.values if s != Status.ACTIVE]
     # Two statements, no transaction (an IMMEDIATE one would take SQLite's write lock): a row that changes status
@@ -142,11 +146,6 @@ class HourlyOutcomes:
 
 def hourly_outcomes(*, hours: int = 48, now: dt.datetime | None = None) -> HourlyOutcomes:
     """Lookups per hour by outcome over the last `hours` hours (only that window is read)."""
-    from django.db.models import CharField, Count
-    from django.db.models.functions import Substr, TruncHour
-
-    from cedula.models import LookupAttempt
-
     now = (now or timezone.now()).astimezone(dt.UTC)
     current = now.replace(minute=0, second=0, microsecond=0)
     buckets = [current - dt.timedelta(hours=h) for h in range(hours - 1, -1, -1)]
@@ -183,11 +182,6 @@ class WorkerHealth:
 def worker_health(*, now: dt.datetime | None = None) -> WorkerHealth:
     """Django-Q2's view of the worker. Its heartbeat lives only seconds in the cache, so the last one seen is kept
     (and the last finished task is the fallback) to say how long a dead worker has been silent."""
-    from django.core.cache import cache
-    from django_q.brokers import get_broker
-    from django_q.models import Failure, Task
-    from django_q.status import Stat
-
     now = now or timezone.now()
     broker = get_broker()
     stats = Stat.get_all(broker=broker)
@@ -222,9 +216,6 @@ def worker_health(*, now: dt.datetime | None = None) -> WorkerHealth:
 
 def recent_lookup_failures(*, limit: int = 10) -> list[dict[str, Any]]:
     """The latest failed attempts, newest first, with the cedula masked (this list is shown on screen)."""
-    from cedula.models import LookupAttempt
-    from cedula.normalize import mask_cedula, scrub_text
-
     rows = (
         LookupAttempt.objects.filter(outcome=LookupAttempt.Outcome.ERROR)
         .order_by("-started_at")
@@ -262,14 +253,10 @@ class BatchProgress:
 
 def import_batch_progress(*, limit: int = 5, ids: list[int] | None = None) -> list[BatchProgress]:
     """The latest import batches (or those in `ids`) and how far the lookups of their rows have got."""
-    from django.db.models import Count, Q
-
-    from cedula.models import ImportBatch, Status
-
     batches_qs = ImportBatch.objects.order_by("-created_at")
     batches = list(batches_qs.filter(pk__in=ids) if ids is not None else batches_qs[:limit])
     outstanding = Q(status=Status.PENDING) | Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
-    stats = {
+    stats: dict[int, Any] = {
         row["import_batch_id"]: row
         for row in CedulaInfo.objects.order_by()
         .filter(import_batch_id__in=[b.pk for b in batches])
@@ -309,89 +296,7 @@ def departamentos() -> list[str]:
 
 def lookup_in_progress(info: CedulaInfo | None) -> bool:
     """A lookup is on its way: never answered yet, waiting in the queue (incl. a retry backoff) or held by a worker."""
-    from cedula.models import Status
-
     return info is not None and (info.status == Status.PENDING or info.is_queued)
-
-
-@dataclass(frozen=True)
-class RefreshAllowance:
-    allowed: bool
-    # "allowed" | "checking" | "hourly_limit" | "daily_limit" | "no_cedula" | "disabled"
-    reason: str
-    # When the hourly/daily limits next leave room (None: room now, or never when refreshes are disabled).
-    # While a lookup is in progress this still says when the limits would allow one.
-    next_allowed_at: dt.datetime | None
-    used_last_hour: int
-    used_last_day: int
-
-
-def _window_reopens_at(
-    times_desc: list[dt.datetime], *, limit: int, window: dt.timedelta, now: dt.datetime
-) -> dt.datetime | None:
-    # Sliding window: room appears when the limit-th most recent request in it falls out of it.
-    recent = [t for t in times_desc if t > now - window]
-    if len(recent) < limit:
-        return None
-    return recent[limit - 1] + window
-
-
-def refresh_allowance(*, user: User, now: dt.datetime | None = None) -> RefreshAllowance:
-    """May `user` ask for a fresh lookup of their own cedula now? Limits count durable RefreshRequest rows over a
-    sliding hour and a sliding 24 hours (settings.REFRESH_MAX_PER_HOUR / REFRESH_MAX_PER_DAY)."""
-    from django.conf import settings
-
-    from ops.accounts.models import RefreshRequest
-
-    now = now or timezone.now()
-    hour, day = dt.timedelta(hours=1), dt.timedelta(days=1)
-    times = list(
-        RefreshRequest.objects.filter(user=user, requested_at__gt=now - max(hour, day), requested_at__lte=now)
-        .order_by("-requested_at")
-        .values_list("requested_at", flat=True)
-    )
-    used_hour = sum(1 for t in times if t > now - hour)
-    used_day = len(times)
-
-    def answer(reason: str, next_at: dt.datetime | None = None) -> RefreshAllowance:
-        return RefreshAllowance(
-            allowed=reason == "allowed",
-            reason=reason,
-            next_allowed_at=next_at,
-            used_last_hour=used_hour,
-            used_last_day=used_day,
-        )
-
-    info = cedula_for_user(user=user)
-    if not user.cedula and info is None:
-        return answer("no_cedula")
-    max_hour, max_day = settings.REFRESH_MAX_PER_HOUR, settings.REFRESH_MAX_PER_DAY
-    if max_hour <= 0 or max_day <= 0:
-        return answer("disabled")
-    hour_at = _window_reopens_at(times, limit=max_hour, window=hour, now=now)
-    day_at = _window_reopens_at(times, limit=max_day, window=day, now=now)
-    # Both counts only fall as time passes, so the later reopening is when both leave room.
-    next_at = max((t for t in (hour_at, day_at) if t is not None), default=None)
-    if lookup_in_progress(info):
-        return answer("checking", next_at)
-    if next_at is None:
-        return answer("allowed")
-    return answer("daily_limit" if day_at == next_at else "hourly_limit", next_at)
-
-
-@dataclass(frozen=True)
-class PublicStatus:
-    """Everything the home/profile pages and /estado.json show a person about their own cedula."""
-
-    info: CedulaInfo | None
-    checking: bool
-    refresh: RefreshAllowance
-
-
-def public_status_for_user(*, user: User, now: dt.datetime | None = None) -> PublicStatus:
-    now = now or timezone.now()
-    info = cedula_for_user(user=user)
-    return PublicStatus(info=info, checking=lookup_in_progress(info), refresh=refresh_allowance(user=user, now=now))
 
 
 # --- Observability: lookup error rate and what on-call was told -------------------------------------------------------
@@ -411,10 +316,6 @@ class ErrorRate:
 
 def lookup_error_rate(*, window_min: int, now: dt.datetime | None = None) -> ErrorRate:
     """Share of registry requests (LookupAttempt rows) that ended in error over the last `window_min` minutes."""
-    from django.db.models import Count
-
-    from cedula.models import LookupAttempt
-
     now = now or timezone.now()
     recent = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
     by_outcome = dict(recent.values_list("outcome").annotate(n=Count("id")).order_by())
@@ -453,10 +354,6 @@ ERROR_RATE_ALERT_KEY = "error_rate"
 
 
 def error_rate_alert_state() -> ErrorRateAlert:
-    from django.conf import settings
-
-    from cedula.models import AlertState
-
     state = AlertState.objects.filter(pk=ERROR_RATE_ALERT_KEY).first()
     return ErrorRateAlert(
         firing=bool(state and state.firing),

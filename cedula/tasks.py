@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import structlog
 
-from cedula import services
+from cedula import alerts, services
 
 logger = structlog.get_logger(__name__)
 
 
 def lookup_next(ticket_id: int) -> int:
     """Run the most urgent due lookup for this ticket (see services.lookup_run_ticket)."""
-    from cedula.registry.browser import get_runner
+    from cedula.registry.browser import get_runner  # heavy: Playwright loads only in the worker that runs lookups
 
     # cedula.signals binds task_id when Django-Q2 starts the task.
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
@@ -26,8 +26,6 @@ def dispatch() -> int:
 
 def check_error_rate() -> str | None:
     """Scheduled each minute: tell Sentry when the lookup error rate spikes, and when it recovers."""
-    from cedula import alerts
-
     return alerts.error_rate_check()
 
 

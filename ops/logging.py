@@ -6,17 +6,17 @@ masked form, the scrubber is the net under them (third-party messages, exception
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import logging.handlers
 import os
 import sys
 import time
 import uuid
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import structlog
+from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 from cedula.normalize import mask_cedula, scrub_text
 
@@ -42,18 +42,19 @@ def scrub_value(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def _scrub_event(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def _scrub_event(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> dict[str, Any]:
     return {key: scrub_value(value, key) for key, value in event_dict.items()}
 
 
-def _wrap_for_formatter(logger: Any, name: str, event_dict: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+def _wrap_for_formatter(logger: Any, name: str, event_dict: MutableMapping[str, Any]) -> tuple[Any, dict[str, Any]]:
     """structlog's wrap_for_formatter, plus the exception on the stdlib record itself.
 
     Sentry's logging integration reads record.exc_info: without it `logger.exception(...)` would reach Sentry as a
     bare message with no stack trace.
     """
-    args, kwargs = structlog.stdlib.ProcessorFormatter.wrap_for_formatter(logger, name, event_dict)
-    exc_info = event_dict.get("exc_info")
+    args, wrapped = structlog.stdlib.ProcessorFormatter.wrap_for_formatter(logger, name, event_dict)
+    kwargs: dict[str, Any] = dict(wrapped)
+    exc_info: Any = event_dict.get("exc_info")
     if exc_info is True:
         exc_info = sys.exc_info()
     elif isinstance(exc_info, BaseException):
@@ -91,39 +92,29 @@ def build_formatter(fmt: str) -> structlog.stdlib.ProcessorFormatter:
     )
 
 
-class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+class SharedRotatingFileHandler(ConcurrentRotatingFileHandler):
     """A size-rotated file that several processes (web workers, the qcluster's children) append to safely.
 
-    The stdlib handler assumes one writer: when another process rotates, it keeps writing into the renamed file and
-    rotates it again. Here a lock file serialises rotation and a writer reopens the path when its inode changed.
+    concurrent-log-handler does the multi-process part: a lock file serialises every write and rotation, and a writer
+    reopens the path once another process rotated it. It rotates once the file has *reached* maxBytes; like the stdlib
+    handler, this one rotates before a line would take the file past it, so no file outgrows LOG_MAX_BYTES.
     """
 
-    def __init__(self, filename: str | Path, **kwargs: Any) -> None:
-        super().__init__(filename, **kwargs)
-        self._lock_path = f"{self.baseFilename}.lock"
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        # emit() formats before it takes the lock and asks shouldRollover() under it: the length rides on the record.
+        record.ops_line_bytes = len(line.encode(self.encoding or "utf-8", "replace")) + len(self.terminator)
+        return line
 
-    def _reopen_if_rotated(self) -> None:
-        if self.stream is None:
-            return
+    def shouldRollover(self, record: logging.LogRecord) -> bool:
+        if self.maxBytes <= 0:
+            return False
         try:
-            on_disk = os.stat(self.baseFilename).st_ino
-        except FileNotFoundError:
-            on_disk = None
-        if on_disk != os.fstat(self.stream.fileno()).st_ino:
-            self.stream.close()
-            self.stream = self._open()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            with open(self._lock_path, "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    self._reopen_if_rotated()
-                    super().emit(record)
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
-        except Exception:
-            self.handleError(record)
+            size = os.path.getsize(self.baseFilename)
+        except OSError:
+            return False
+        # An empty file takes the line whatever its length: rotating it would only make empty files.
+        return size > 0 and size + int(getattr(record, "ops_line_bytes", 0)) > self.maxBytes
 
 
 def configure_logging(*, log_dir: Path, level: str, console_format: str, max_bytes: int, backup_count: int) -> None:
@@ -142,7 +133,7 @@ def configure_logging(*, log_dir: Path, level: str, console_format: str, max_byt
     )
 
     file_handler = SharedRotatingFileHandler(
-        log_dir / "ops.jsonl", maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True
+        log_dir / "ops.jsonl", maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
     )
     file_handler.setFormatter(build_formatter("json"))
 

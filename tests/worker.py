@@ -13,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from tests.procs import descendants, process_name
+from devtools.procs import descendants, process_name
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,8 +25,10 @@ from cedula.admin.dashboard import breaker_view, dashboard_context
 from cedula.admin.filters import DepartamentoFilter, LocalRangeDateTimeFilter
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaInfo, LookupAttempt, Status
 from cedula.normalize import normalize_cedula
+from cedula.registry.parser import RESULT_FIELDS
 
 STATUS_COLORS = {
     Status.PENDING: "info",
@@ -37,7 +39,7 @@ STATUS_COLORS = {
 }
 
 
-class LookupAttemptInline(TabularInline):
+class LookupAttemptInline(ReadOnlyAdminMixin, TabularInline):
     model = LookupAttempt
     fields = ["started_at", "outcome", "error_kind", "message", "duration_ms", "attempt"]
     readonly_fields = fields
@@ -47,12 +49,6 @@ class LookupAttemptInline(TabularInline):
     can_delete = False
     show_change_link = True
     verbose_name_plural = "historial de consultas"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class PauseForm(BaseDialogForm):
@@ -79,7 +75,7 @@ def _back_url(request: HttpRequest) -> str:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
+class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     list_display = [
         "cedula",
         "status_badge",
@@ -116,21 +112,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     inlines = [LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula", "status_badge", "source", "priority", "import_batch", "user"]}),
-        (
-            "Lugar de votación / novedad",
-            {
-                "fields": [
-                    "departamento",
-                    "municipio",
-                    "puesto",
-                    "direccion",
-                    "mesa",
-                    "novedad",
-                    "resolucion",
-                    "fecha_novedad",
-                ]
-            },
-        ),
+        ("Lugar de votación / novedad", {"fields": list(RESULT_FIELDS)}),
         (
             "Consultas",
             {
@@ -150,16 +132,7 @@ class CedulaInfoAdmin(CedulaImportExportMixin, ModelAdmin):
     ]
     readonly_fields = [f.name for f in CedulaInfo._meta.fields] + ["status_badge", "last_failure_snapshot"]
 
-    # --- permissions: rows change only through services (actions), never through the form ---------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- permissions: rows change only through services (actions), never through the form (ReadOnlyAdminMixin) -----
 
     def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm("cedula.queue_lookups")

@@ -15,13 +15,13 @@ from cedula import selectors
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
-OUTCOME_COLORS = {
+OUTCOME_COLORS: dict[str, str] = {
     LookupAttempt.Outcome.ACTIVE: "#16a34a",
     LookupAttempt.Outcome.CANCELLED: "#f59e0b",
     LookupAttempt.Outcome.NOT_FOUND: "#64748b",
     LookupAttempt.Outcome.ERROR: "#dc2626",
 }
-STATUS_ICONS = {
+STATUS_ICONS: dict[str, str] = {
     Status.PENDING: "hourglass_top",
     Status.ACTIVE: "how_to_vote",
     Status.CANCELLED: "block",

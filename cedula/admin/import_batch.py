@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import display
 
 from cedula import selectors
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import ImportBatch
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
                     "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
     readonly_fields = [f.name for f in ImportBatch._meta.fields] + ["progress"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:  # batches come from imports only
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:

@@ -8,7 +8,7 @@ is parsed once, at preview; import-export's temporary storage keeps that reading
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from django import forms
@@ -40,6 +40,10 @@ from cedula.importing import (
     rejected_rows_csv,
 )
 from cedula.models import CedulaInfo
+from cedula.registry.parser import RESULT_FIELDS
+
+if TYPE_CHECKING:
+    from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
 
@@ -49,7 +53,7 @@ PREVIEW_INVALID_ROWS = 50
 EXPORT_FIELDS = (
     "cedula",
     "status",
-    *services.RESULT_FIELDS,
+    *RESULT_FIELDS,
     "last_checked",
     "check_count",
     "error_kind",
@@ -253,7 +257,7 @@ class CedulaImportExportMixin(ImportExportMixin):
         report = services.cedula_import_rows(
             rows=parsed.rows,
             file_name=file_name,
-            user=request.user,
+            user=cast("User", request.user),  # the admin site lets only staff in
             requeue_existing=cleaned["requeue_existing"],
             skip_invalid=cleaned["skip_invalid"],
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.http import HttpRequest
@@ -17,6 +15,7 @@ from unfold.decorators import display
 
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import LookupAttempt
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
@@ -36,7 +35,7 @@ class LookupAttemptResource(resources.ModelResource):
 
 
 @admin.register(LookupAttempt)
-class LookupAttemptAdmin(ExportMixin, ModelAdmin):
+class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written by the worker only
     list_display = ["started_at", "cedula", "outcome_badge", "error_kind", "short_message", "duration_ms", "attempt"]
     list_filter = [
         ("outcome", ChoicesDropdownFilter),
@@ -57,15 +56,6 @@ class LookupAttemptAdmin(ExportMixin, ModelAdmin):
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
     export_form_class = ExportForm
-
-    def has_add_permission(self, request: HttpRequest) -> bool:  # attempts are written by the worker only
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cedula.export_cedulas")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.utils.functional import cached_property
 
 
@@ -16,7 +19,8 @@ class CappedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         # Without ORDER BY the database may stop at the cap in whichever index is cheapest.
-        return self.object_list.order_by()[: self.cap + 1].count()
+        queryset = cast("QuerySet[Any]", self.object_list)  # the changelists hand a queryset
+        return queryset.order_by()[: self.cap + 1].count()
 
     @property
     def capped(self) -> bool:

@@ -34,7 +34,7 @@ from playwright_stealth import Stealth
 
 from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
-from cedula.registry.parser import LookupResult, parse_result
+from cedula.registry.parser import LookupReport, LookupResult, parse_result
 
 logger = structlog.get_logger(__name__)
 
@@ -62,13 +62,6 @@ SYSTEM_CHROMIUMS = (
     Path("/usr/bin/chromium"),
 )
 CLOSE_TIMEOUT_S = 5.0
-
-
-@dataclass(frozen=True)
-class LookupReport:
-    result: LookupResult
-    html: str  # the answer HTML the parser saw ("" when there was none)
-    duration_ms: int
 
 
 @dataclass(frozen=True)
@@ -229,8 +222,8 @@ class RegistryClient:
         except PlaywrightTimeoutError:
             result = _error("timeout", "Un paso de la consulta no terminó a tiempo.")
         except PlaywrightError as exc:
-            failure = _classify_playwright_error(exc)
-            result = _error(failure.kind, failure.message)
+            classified = _classify_playwright_error(exc)
+            result = _error(classified.kind, classified.message)
         except Exception as exc:  # the contract: classify, never raise for registry trouble
             logger.exception("registry_lookup_crashed")
             result = _error("browser", f"Fallo inesperado del cliente: {type(exc).__name__}")

@@ -94,7 +94,8 @@ class _NotReady(Exception):
 
 def _get(url: str, timeout: float) -> str:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the URL comes from settings
-        return response.read().decode("utf-8", "replace")
+        body: bytes = response.read()
+        return body.decode("utf-8", "replace")
 
 
 def make_solver(*, kind: str, api_url: str, api_key: str) -> CaptchaSolver | None:

@@ -30,6 +30,22 @@ class LookupResult:
     fecha_novedad: datetime.date | None = None
 
 
+# The eight fields a final answer carries, in the order staff read them. CedulaInfo stores them under the same names
+# (text fields blank as "", fecha_novedad as None); everything that lists them (recording, reset, the detail page,
+# the export, `lookup_cedula --json`) uses this tuple.
+RESULT_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "resolucion", "fecha_novedad")
+
+
+@dataclass(frozen=True)
+class LookupReport:
+    """One lookup as the client ran it: what it concluded, the answer it saw, how long it took. Pure data, so the
+    processes that only record or reap outcomes never import the browser."""
+
+    result: LookupResult
+    html: str  # the answer HTML the parser saw ("" when there was none)
+    duration_ms: int
+
+
 def fold(text: str) -> str:
     """Accents and case folded, whitespace collapsed: the form labels and phrases are compared in."""
     decomposed = unicodedata.normalize("NFKD", text)
@@ -262,7 +278,11 @@ def parse_result(html: str) -> LookupResult:
         return LookupResult(
             status="active",
             message="Lugar de votación encontrado.",
-            **{name: found.get(name) for name in _ACTIVE_FIELDS},
+            departamento=found.get("departamento"),
+            municipio=found.get("municipio"),
+            puesto=found.get("puesto"),
+            direccion=found.get("direccion"),
+            mesa=found.get("mesa"),
         )
     if any(phrase in text for phrase in _NOT_FOUND_PHRASES):
         return LookupResult(status="not_found", message="El documento no se encuentra en el censo.")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
@@ -17,6 +19,9 @@ admin.site.unregister(Group)
 class _CanonicalCedulaMixin:
     """Staff may type a cedula in any format; it is stored canonical, and a duplicate in another format is refused."""
 
+    cleaned_data: dict[str, Any]
+    instance: User
+
     def clean_cedula(self) -> str | None:
         raw = self.cleaned_data.get("cedula")
         if not raw:
@@ -25,7 +30,9 @@ class _CanonicalCedulaMixin:
             cedula = normalize_cedula(raw)
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        clash = User.objects.filter(cedula=cedula).exclude(pk=getattr(self.instance, "pk", None))
+        clash = User.objects.filter(cedula=cedula)
+        if self.instance.pk is not None:
+            clash = clash.exclude(pk=self.instance.pk)
         if clash.exists():
             raise forms.ValidationError("Ya existe un usuario con esta cédula.")
         return cedula

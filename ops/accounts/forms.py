@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import password_validation
@@ -31,7 +31,7 @@ class RegistrationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["cedula"].required = True
         self.fields["cedula"].widget.attrs["maxlength"] = 20
-        self.fields["cedula"].max_length = 20
+        cast(forms.CharField, self.fields["cedula"]).max_length = 20
         self.fields["cedula"].validators = []  # the model's max_length applies to the canonical digits
 
     def clean_email(self) -> str:
@@ -50,7 +50,7 @@ class RegistrationForm(forms.ModelForm):
         return cedula
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         p1, p2 = cleaned.get("password1"), cleaned.get("password2")
         if p1 and p2 and p1 != p2:
             self.add_error("password2", "Las contraseñas no coinciden.")

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from cedula.models import Status
-from cedula.selectors import PublicStatus, RefreshAllowance
+from ops.accounts.selectors import PublicStatus, RefreshAllowance
 
 # The public is in Colombia whatever the server's TIME_ZONE says.
 BOGOTA = ZoneInfo("America/Bogota")
 
-RESULT_FIELDS = {
+RESULT_FIELDS: dict[str, tuple[str, ...]] = {
     Status.ACTIVE: ("departamento", "municipio", "puesto", "direccion", "mesa"),
     Status.CANCELLED: ("novedad", "resolucion", "fecha_novedad"),
 }

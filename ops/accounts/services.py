@@ -1,4 +1,5 @@
-"""Writes of the public site that are not about a cedula (those live in cedula.services)."""
+"""Writes of the public site: the registration throttle, and a person's own "Actualizar datos" (its allowance is in
+ops.accounts.selectors, with RefreshRequest). Writes about cedulas in general live in cedula.services."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from dataclasses import dataclass
 import structlog
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from cedula import selectors as cedula_selectors
+from cedula import services as cedula_services
+from cedula.models import CedulaInfo, Priority, Source
+from cedula.normalize import mask_cedula
+from ops.accounts import selectors
+from ops.accounts.models import RefreshRequest, User
 
 logger = structlog.get_logger(__name__)
 
@@ -47,3 +57,47 @@ def registration_attempt(*, ip: str) -> RegistrationThrottle:
         )
     cache.set(key, [now, *recent], timeout=REGISTRATION_WINDOW_S)
     return RegistrationThrottle(allowed=True, retry_at=None)
+
+
+# --- A person refreshes their own lookup -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefreshDecision:
+    accepted: bool
+    # "accepted", or why not: "checking" | "hourly_limit" | "daily_limit" | "no_cedula" | "disabled"
+    reason: str
+    next_allowed_at: dt.datetime | None
+    info: CedulaInfo | None = None
+
+
+def cedula_user_refresh(*, user: User) -> RefreshDecision:
+    """A person pressed "Actualizar datos": queue a fresh lookup of their own cedula at interactive priority, within
+    the per-hour / per-day limits and never while a lookup is already in progress. Acts only on `user`'s own row."""
+    now = timezone.now()
+    with transaction.atomic():
+        # One decision at a time per person (row lock; SQLite's IMMEDIATE transactions serialize anyway): two quick
+        # clicks must not both pass the limit check.
+        User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+        allowance = selectors.refresh_allowance(user=user, now=now)
+        if not allowance.allowed:
+            logger.info(
+                "refresh_refused",
+                user_id=user.pk,
+                reason=allowance.reason,
+                next_allowed_at=allowance.next_allowed_at.isoformat() if allowance.next_allowed_at else None,
+            )
+            return RefreshDecision(accepted=False, reason=allowance.reason, next_allowed_at=allowance.next_allowed_at)
+        current = cedula_selectors.cedula_for_user(user=user)
+        # The row the person sees is the one refreshed (staff may have corrected the account's cedula since).
+        cedula = current.cedula if current is not None else user.cedula
+        RefreshRequest.objects.create(user=user, requested_at=now)
+        info = cedula_services.cedula_request_lookup(
+            cedula=cedula, priority=Priority.INTERACTIVE, source=Source.REFRESH, user=user
+        )
+        # cedula_request_lookup keeps an existing row's source; this cycle was asked for by its owner.
+        CedulaInfo.objects.filter(pk=info.pk).update(source=Source.REFRESH)
+        info.source = Source.REFRESH
+    after = selectors.refresh_allowance(user=user, now=now)
+    logger.info("refresh_requested", user_id=user.pk, cedula=mask_cedula(info.cedula), cedula_id=info.pk)
+    return RefreshDecision(accepted=True, reason="accepted", next_allowed_at=after.next_allowed_at, info=info)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from django.contrib import messages
@@ -22,17 +22,21 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from cedula import selectors, services
-from ops.accounts import presenters
+from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import LoginForm, ProfileForm, RegistrationForm
-from ops.accounts.services import registration_attempt
+from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
 
 
+def _person(request: HttpRequest) -> User:
+    """The logged-in person: only called behind @login_required, so never the anonymous user."""
+    return cast(User, request.user)
+
+
 def _status_context(request: HttpRequest) -> dict[str, Any]:
     now = timezone.now()
-    status = selectors.public_status_for_user(user=request.user, now=now)
+    status = selectors.public_status_for_user(user=_person(request), now=now)
     return {"info": status.info, "card": presenters.status_payload(status, now=now)}
 
 
@@ -41,7 +45,7 @@ def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
     if request.method == "POST":
-        throttle = registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
+        throttle = services.registration_attempt(ip=request.META.get("REMOTE_ADDR", ""))
         if not throttle.allowed:
             when = presenters.format_moment(throttle.retry_at, now=timezone.now()) if throttle.retry_at else "más tarde"
             refusal = (
@@ -115,7 +119,7 @@ def status_json(request: HttpRequest) -> JsonResponse:
 @require_POST
 @login_required
 def refresh(request: HttpRequest) -> HttpResponse:
-    decision = services.cedula_user_refresh(user=request.user)
+    decision = services.cedula_user_refresh(user=_person(request))
     if decision.accepted:
         messages.success(request, "Pedimos una nueva verificación de tu cédula. Verás el resultado en esta página.")
     else:

@@ -4,7 +4,6 @@ import io
 import itertools
 import json
 import logging
-from dataclasses import dataclass
 
 import pytest
 import sentry_sdk
@@ -13,21 +12,10 @@ from django_q.signals import pre_execute
 
 from cedula import services
 from cedula.models import CedulaInfo
-from cedula.registry.parser import LookupResult
+from cedula.registry.parser import LookupReport, LookupResult
 from ops.logging import build_formatter
 from ops.sentry import init_sentry
 from tests.observability.capture import SentryCaptureServer
-
-try:
-    from cedula.registry.browser import LookupReport
-except ImportError:  # the browser client is being built; its report is this shape
-
-    @dataclass(frozen=True)
-    class LookupReport:  # type: ignore[no-redef]
-        result: LookupResult
-        html: str
-        duration_ms: int
-
 
 BLOCK_PAGE = "<html><body>The requested URL was rejected. Your support ID is: 4455667788</body></html>"
 

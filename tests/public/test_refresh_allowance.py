@@ -9,8 +9,8 @@ import pytest
 import time_machine
 
 from cedula.models import CedulaInfo, Status
-from cedula.selectors import refresh_allowance
 from ops.accounts.models import RefreshRequest
+from ops.accounts.selectors import refresh_allowance
 from tests.public.helpers import ACTIVE_FIELDS, settle
 
 pytestmark = pytest.mark.django_db

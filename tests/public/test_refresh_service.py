@@ -9,8 +9,8 @@ import time_machine
 from structlog.testing import capture_logs
 
 from cedula.models import CedulaInfo, Priority, Source, Status
-from cedula.services import cedula_user_refresh
 from ops.accounts.models import RefreshRequest
+from ops.accounts.services import cedula_user_refresh
 from tests.public.helpers import ACTIVE_FIELDS, settle
 
 pytestmark = pytest.mark.django_db

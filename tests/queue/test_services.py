@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import subprocess
 import sys
 
@@ -191,8 +192,8 @@ def test_a_row_held_by_a_dead_worker_is_returned_to_the_queue(settings):
     settings.LOOKUP_RETRY_DELAYS_S = [0, 0, 0]
     info = queue("1234567")
     claim = services.lookup_claim_next()
-    CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=f"{services.socket.gethostname()}:{_dead_pid()}")
-    LookupTicket.objects.create(started_at=timezone.now(), started_by=f"{services.socket.gethostname()}:{_dead_pid()}")
+    CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=f"{socket.gethostname()}:{_dead_pid()}")
+    LookupTicket.objects.create(started_at=timezone.now(), started_by=f"{socket.gethostname()}:{_dead_pid()}")
 
     assert services.lookups_reap_stale() == 1
 
@@ -210,7 +211,7 @@ def test_a_redelivered_ticket_of_a_dead_runner_reaps_its_claim_and_dispatches_an
     broker = get_broker()
     broker.purge_queue()
     info = queue("1234567")
-    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
     claim = services.lookup_claim_next()
     CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=dead)
     ticket = LookupTicket.objects.create(started_at=timezone.now(), started_by=dead)
@@ -231,7 +232,7 @@ def test_a_ticket_whose_creator_died_before_it_started_is_replaced(settings):
     broker.purge_queue()
     queue("1234567")
     LookupTicket.objects.all().delete()
-    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
     orphans = [LookupTicket.objects.create(created_by=dead).pk for _ in range(settings.LOOKUP_DISPATCH_DEPTH)]
     alive = LookupTicket.objects.create(created_by="other-host:1")  # another host's: only its age can condemn it
 

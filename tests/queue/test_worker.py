@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from cedula.registry.simulator.outcomes import (
     demo_cedulas,
     expected_outcome,
 )
-from tests.procs import process_name
+from devtools.procs import process_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -154,7 +155,7 @@ def test_a_worker_that_starts_after_a_crash_takes_over_what_the_dead_one_held(st
     """Both tickets died with their worker and the broker holds nothing: the (re)spawned worker reaps and re-queues at
     once instead of waiting for the scheduled dispatch or a redelivery (the Redis broker never redelivers)."""
     ids = queue(sorted(demo_cedulas())[:2])
-    dead = f"{services.socket.gethostname()}:{_dead_pid()}"
+    dead = f"{socket.gethostname()}:{_dead_pid()}"
     claim = services.lookup_claim_next()
     CedulaInfo.objects.filter(pk=claim.cedula_id).update(claimed_by=dead)
     LookupTicket.objects.all().delete()  # the tickets queueing dispatched: they died with the worker too

@@ -23,7 +23,7 @@ from cedula.registry.browser import (
     get_runner,
 )
 from cedula.registry.simulator import demo_cedulas, expected_outcome, outcome_for
-from tests.procs import descendants, is_alive, process_name
+from devtools.procs import descendants, is_alive, process_name
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-
-from ops.accounts.models import User
 
 DEMO_EMAIL = "demo@consola.local"
 
@@ -20,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, email: str, **options: Any) -> None:
         password = secrets.token_urlsafe(12)
+        User = get_user_model()  # noqa: N806 (the project's user model, whichever app defines it)
         user, created = User.objects.get_or_create(email=email, defaults={"is_staff": True, "is_superuser": True})
         user.is_staff = True
         user.is_superuser = True

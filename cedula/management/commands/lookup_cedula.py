@@ -7,15 +7,19 @@ one line; logs go to stderr. Exit 0 whenever a lookup happened (whatever its out
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cedula.normalize import normalize_cedula
-from cedula.registry.browser import BrowserConfig, LookupReport, RegistryClient
+from cedula.registry.browser import BrowserConfig, RegistryClient
+from cedula.registry.parser import RESULT_FIELDS, LookupReport
 
-JSON_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "resolucion")
+
+def _as_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 def report_as_dict(cedula: str, report: LookupReport) -> dict[str, Any]:
@@ -24,8 +28,7 @@ def report_as_dict(cedula: str, report: LookupReport) -> dict[str, Any]:
         "cedula": cedula,
         "status": result.status,
         "error_kind": result.error_kind,
-        **{name: getattr(result, name) for name in JSON_FIELDS},
-        "fecha_novedad": result.fecha_novedad.isoformat() if result.fecha_novedad else None,
+        **{name: _as_json(getattr(result, name)) for name in RESULT_FIELDS},
         "duration_ms": report.duration_ms,
     }
 

@@ -142,7 +142,8 @@ class _Handler(BaseHTTPRequestHandler):
             for part in message.iter_parts():
                 name = part.get_param("name", header="content-disposition")
                 if name:
-                    fields[str(name)] = (part.get_payload(decode=True) or b"").decode("utf-8", "replace")
+                    payload = part.get_payload(decode=True)
+                    fields[str(name)] = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
             return fields
         return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
 

@@ -1,0 +1,92 @@
+"""Claims: a ticket takes a throttle slot and the most urgent due row in one transaction, and holds the row until its
+outcome is recorded (cedula.services.outcomes) or the reaper hands it out again (cedula.services.dispatch)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from cedula.models import Breaker, CedulaInfo, Throttle
+from cedula.services.gate import breaker_blocks_claims, breaker_get, breaker_locked, throttle_key, throttle_wait_s
+
+logger = structlog.get_logger(__name__)
+
+
+def worker_identity() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def due_rows() -> QuerySet[CedulaInfo]:
+    """Rows that want a lookup and are not held by a worker (due now or after a backoff)."""
+    return CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
+
+
+@dataclass(frozen=True)
+class Claim:
+    cedula_id: int
+    cedula: str
+    token: str
+    attempt: int
+
+
+def lookup_claim_next() -> Claim | None:
+    """Atomically: pick the most urgent due row, take a throttle slot, hold the row. None when not allowed now."""
+    now = timezone.now()
+    gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S)
+    with transaction.atomic():
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=throttle_key())
+        if throttle.next_slot_at and throttle.next_slot_at > now:
+            return None
+        breaker = breaker_locked()
+        blocked, _wait = breaker_blocks_claims(breaker, now)
+        if blocked:
+            return None
+        info = (
+            due_rows()
+            .filter(next_attempt_at__lte=now)
+            .order_by("-priority", "next_attempt_at", "id")
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if info is None:
+            return None
+        if breaker.state == Breaker.State.OPEN:
+            breaker.state = Breaker.State.HALF_OPEN
+            breaker.save(update_fields=["state"])
+            logger.warning("breaker_probing", cooldown_s=breaker.cooldown_s)
+        token = uuid.uuid4().hex
+        info.claimed_at = now
+        info.claim_token = token
+        info.claimed_by = worker_identity()
+        info.next_attempt_at = None
+        info.attempts = info.attempts + 1
+        info.save(
+            update_fields=["claimed_at", "claim_token", "claimed_by", "next_attempt_at", "attempts", "updated_at"]
+        )
+        throttle.next_slot_at = now + gap
+        throttle.save(update_fields=["next_slot_at"])
+    return Claim(cedula_id=info.pk, cedula=info.cedula, token=token, attempt=info.attempts)
+
+
+def seconds_until_claimable() -> float | None:
+    """How long a ticket should wait before trying to claim again, or None when there is nothing to wait for."""
+    now = timezone.now()
+    next_due = due_rows().order_by("next_attempt_at").values_list("next_attempt_at", flat=True).first()
+    if next_due is None:
+        return None
+    wait = max(0.0, (next_due - now).total_seconds(), throttle_wait_s())
+    blocked, breaker_wait = breaker_blocks_claims(breaker_get(), now)
+    if blocked:
+        if breaker_wait is None:
+            return None  # paused by hand: nothing to wait for until someone resumes
+        wait = max(wait, breaker_wait)
+    return wait

@@ -1,0 +1,124 @@
+"""Recording outcomes: one short transaction writes the attempt row, updates the CedulaInfo (final answer, or the
+backoff before the next retry, or `error` when the retries are spent) and feeds the breaker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from typing import Any
+
+import structlog
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cedula.models import FINAL_STATUSES, CedulaInfo, ErrorKind, LookupAttempt, Status
+from cedula.normalize import mask_cedula
+from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
+from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
+
+logger = structlog.get_logger(__name__)
+
+_DIGIT_RUN = re.compile(r"\d{5,}")
+
+
+def redact_snapshot(html: str, *, max_bytes: int) -> str:
+    """A debugging copy of a non-final answer: every run of 5+ digits masked, size-capped."""
+    redacted = _DIGIT_RUN.sub(lambda m: "#" * len(m.group(0)), html or "")
+    encoded = redacted.encode("utf-8")[:max_bytes]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+def retry_delay_s(attempt: int) -> float | None:
+    """Backoff before the retry that follows `attempt` (1-based), or None when the retries are spent."""
+    delays = settings.LOOKUP_RETRY_DELAYS_S
+    return delays[attempt - 1] if attempt - 1 < len(delays) else None
+
+
+def result_values(result: LookupResult | None) -> dict[str, Any]:
+    """The eight result fields as CedulaInfo stores them: the answer's values, blank where it has none ("" for text,
+    None for the date). `None` blanks them all (a reset)."""
+    values = {field: getattr(result, field) if result is not None else None for field in RESULT_FIELDS}
+    return {field: "" if value is None and field != "fecha_novedad" else value for field, value in values.items()}
+
+
+def lookup_record_outcome(
+    *, cedula_id: int, claim_token: str, report: LookupReport, task_id: str = ""
+) -> LookupAttempt | None:
+    """One short transaction: the attempt row, the CedulaInfo update, the breaker. A stale claim records nothing."""
+    result = report.result
+    now = timezone.now()
+    is_final = result.status in FINAL_STATUSES
+    breaker_change = None
+    with transaction.atomic():
+        info = CedulaInfo.objects.select_for_update().filter(pk=cedula_id, claim_token=claim_token).first()
+        if info is None or not claim_token:
+            logger.warning("lookup_claim_lost", cedula_id=cedula_id)
+            return None
+        attempt = LookupAttempt.objects.create(
+            cedula=info,
+            started_at=now - dt.timedelta(milliseconds=report.duration_ms),
+            duration_ms=report.duration_ms,
+            outcome=result.status,
+            error_kind=result.error_kind or "",
+            message=(result.message or "")[:2000],
+            attempt=info.attempts,
+            worker_pid=os.getpid(),
+            task_id=task_id,
+            snapshot="" if is_final else redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES),
+        )
+        info.claimed_at = None
+        info.claim_token = ""
+        info.claimed_by = ""
+        info.last_checked = now
+        info.check_count = F("check_count") + 1
+        if is_final:
+            info.status = result.status
+            for field, value in result_values(result).items():
+                setattr(info, field, value)
+            info.last_error = ""
+            info.error_kind = ""
+            info.attempts = 0
+            info.next_attempt_at = None
+        else:
+            info.last_error = (result.message or result.error_kind or "")[:2000]
+            info.error_kind = result.error_kind or ErrorKind.UNEXPECTED_PAGE
+            delay = retry_delay_s(info.attempts)
+            if delay is None:
+                info.status = Status.ERROR
+                info.next_attempt_at = None
+                info.attempts = 0
+            else:
+                info.next_attempt_at = now + dt.timedelta(seconds=delay)
+        info.save()
+        if result.error_kind != ErrorKind.WORKER_LOST:
+            breaker = breaker_locked()
+            breaker_change = breaker_observe(breaker, blocked=result.error_kind == ErrorKind.BLOCKED, now=now)
+            breaker.save()
+        if not is_final:
+            _prune_snapshots()
+    logger.info(
+        "lookup_finished",
+        cedula=mask_cedula(info.cedula),
+        cedula_id=info.pk,
+        outcome=result.status,
+        error_kind=result.error_kind,
+        attempt=attempt.attempt,
+        duration_ms=report.duration_ms,
+        will_retry=bool(info.next_attempt_at),
+        task_id=task_id,
+    )
+    if breaker_change:
+        breaker_announce(breaker_change)
+    return attempt
+
+
+def _prune_snapshots() -> None:
+    keep = settings.LOOKUP_SNAPSHOTS_KEPT
+    cutoff = (
+        LookupAttempt.objects.exclude(snapshot="").order_by("-id").values_list("id", flat=True)[keep : keep + 1].first()
+    )
+    if cutoff is not None:
+        LookupAttempt.objects.filter(id__lte=cutoff).exclude(snapshot="").update(snapshot="")

@@ -1,0 +1,169 @@
+"""Requesting lookups: what people and staff ask for. A row is queued when CedulaInfo.next_attempt_at is set; each
+write here commits, then tops the broker up (cedula.services.dispatch.lookups_dispatch). Staff pause and resume the
+queue here too (the breaker's manual switch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import structlog
+from django.db import transaction
+from django.utils import timezone
+
+from cedula.models import Breaker, CedulaInfo, ImportBatch, Priority, Source, Status
+from cedula.normalize import mask_cedula, normalize_cedula
+from cedula.services.dispatch import lookups_dispatch
+from cedula.services.gate import breaker_locked
+from cedula.services.outcomes import result_values
+
+if TYPE_CHECKING:  # types only: the domain never imports the accounts app at run time
+    from ops.accounts.models import User
+
+logger = structlog.get_logger(__name__)
+
+
+def cedula_request_lookup(
+    *,
+    cedula: str,
+    priority: int,
+    source: str,
+    user: User | None = None,
+    import_batch: ImportBatch | None = None,
+) -> CedulaInfo:
+    """Create the row when new and queue a lookup. Idempotent: a queued row keeps its place and may gain priority.
+
+    Raises ValueError (with a message for people) when `cedula` is not a valid cedula.
+    """
+    digits = normalize_cedula(cedula)
+    now = timezone.now()
+    with transaction.atomic():
+        info, created = CedulaInfo.objects.select_for_update().get_or_create(
+            cedula=digits,
+            defaults={
+                "source": source,
+                "priority": priority,
+                "next_attempt_at": now,
+                "user": user,
+                "import_batch": import_batch,
+            },
+        )
+        if not created:
+            fields = ["priority", "updated_at"]
+            if user is not None and info.user_id != user.pk:
+                info.user = user
+                fields.append("user")
+            if info.claimed_at is None and info.next_attempt_at is None:
+                # Idle: a fresh cycle of attempts.
+                info.next_attempt_at = now
+                info.attempts = 0
+                info.priority = priority
+                fields += ["next_attempt_at", "attempts"]
+            else:
+                info.priority = max(info.priority, priority)
+                if priority > Priority.BULK and info.next_attempt_at and info.next_attempt_at > now:
+                    # Somebody is waiting: do not sit out a backoff that was meant for bulk work.
+                    info.next_attempt_at = now
+                    fields.append("next_attempt_at")
+            info.save(update_fields=fields)
+        transaction.on_commit(lookups_dispatch)
+    logger.info(
+        "lookup_requested",
+        cedula=mask_cedula(digits),
+        cedula_id=info.pk,
+        priority=int(priority),
+        source=source,
+        created=created,
+    )
+    return info
+
+
+def cedula_register_for_user(*, user: User) -> CedulaInfo:
+    """A person registered with a cedula (or staff changed it): link (or create) its row and look it up ahead of
+    bulk work. A row of the person's former cedula is unlinked, not deleted: it stays in the console."""
+    with transaction.atomic():
+        CedulaInfo.objects.filter(user=user).exclude(cedula=user.cedula).update(user=None)
+        return cedula_request_lookup(
+            cedula=user.cedula, priority=Priority.INTERACTIVE, source=Source.REGISTRATION, user=user
+        )
+
+
+def user_cedula_is_linked(*, user: User) -> bool:
+    return CedulaInfo.objects.filter(user=user, cedula=user.cedula).exists()
+
+
+def cedulas_queue_now(*, ids: Iterable[int], priority: int = Priority.STAFF) -> int:
+    """Queue lookups for the given rows (admin "queue now"): idle rows start a fresh cycle, queued rows move up."""
+    ids = list(ids)
+    now = timezone.now()
+    with transaction.atomic():
+        base = CedulaInfo.objects.filter(pk__in=ids)
+        idle = base.filter(next_attempt_at__isnull=True, claimed_at__isnull=True).update(
+            next_attempt_at=now, attempts=0, priority=priority, updated_at=now
+        )
+        moved = base.filter(next_attempt_at__isnull=False, priority__lt=priority).update(
+            priority=priority, next_attempt_at=now, updated_at=now
+        )
+        transaction.on_commit(lookups_dispatch)
+    logger.info("lookups_queued", count=idle + moved, priority=int(priority))
+    return idle + moved
+
+
+def cedulas_retry_failed(*, ids: Iterable[int] | None = None) -> int:
+    """Queue a fresh cycle for rows that ended as `error` (all of them when ids is None)."""
+    qs = CedulaInfo.objects.filter(status=Status.ERROR, next_attempt_at__isnull=True, claimed_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    now = timezone.now()
+    with transaction.atomic():
+        count = qs.update(next_attempt_at=now, attempts=0, priority=Priority.STAFF, updated_at=now)
+        transaction.on_commit(lookups_dispatch)
+    logger.info("lookups_retry_failed", count=count)
+    return count
+
+
+def cedulas_reset(*, ids: Iterable[int]) -> int:
+    """Forget what is known of the rows and queue them again as pending (rows held by a worker are left alone)."""
+    now = timezone.now()
+    with transaction.atomic():
+        count = CedulaInfo.objects.filter(pk__in=list(ids), claimed_at__isnull=True).update(
+            status=Status.PENDING,
+            **result_values(None),
+            last_error="",
+            error_kind="",
+            attempts=0,
+            next_attempt_at=now,
+            priority=Priority.STAFF,
+            updated_at=now,
+        )
+        transaction.on_commit(lookups_dispatch)
+    logger.info("lookups_reset", count=count)
+    return count
+
+
+# --- Pause and resume (the breaker's manual switch) ------------------------------------------------------------------
+
+
+def breaker_pause(*, by: str, reason: str = "") -> Breaker:
+    with transaction.atomic():
+        breaker = breaker_locked()
+        breaker.paused = True
+        breaker.paused_by = by
+        breaker.paused_at = timezone.now()
+        breaker.pause_reason = reason[:255]
+        breaker.save()
+    logger.warning("lookups_paused", by=by, reason=reason)
+    return breaker
+
+
+def breaker_resume(*, by: str) -> Breaker:
+    with transaction.atomic():
+        breaker = breaker_locked()
+        breaker.paused = False
+        breaker.paused_by = by
+        breaker.paused_at = timezone.now()
+        breaker.pause_reason = ""
+        breaker.save()
+        transaction.on_commit(lookups_dispatch)
+    logger.warning("lookups_resumed", by=by)
+    return breaker
