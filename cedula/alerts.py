@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula import selectors
-from cedula.models import AlertState
+from cedula.models import AlertState, Breaker
 
 logger = structlog.get_logger(__name__)
 
@@ -158,8 +158,6 @@ def stall_check(*, now: dt.datetime | None = None) -> str | None:
     """The worker is alive (this check runs in it) but does no work: rows have been due for STALL_AFTER_MIN, the
     lookups are neither paused nor held by the breaker, and no lookup started for STALL_AFTER_MIN. Returns "fired",
     "recovered" or None. While lookups are paused or the breaker is open nothing changes: that is no evidence."""
-    from cedula.models import Breaker
-
     now = now or timezone.now()
     after = dt.timedelta(minutes=settings.STALL_AFTER_MIN)
     breaker = selectors.breaker_state(now=now)

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sentry_sdk
 import structlog
 from django.conf import settings
 from sentry_sdk.crons import MonitorStatus, capture_checkin
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import MonitorConfig
 
 logger = structlog.get_logger(__name__)
 
@@ -67,7 +70,9 @@ def monitor_config(*, schedule_type: str, minutes: int | None, cron: str | None 
 
 
 def _enabled() -> bool:
-    return sentry_sdk.get_client().is_active()
+    # No DSN: no client at all; a closed client (or one without a DSN) has no transport either.
+    client = sentry_sdk.get_client()
+    return client.is_active() and getattr(client, "transport", None) is not None
 
 
 def _schedule_for(task: dict[str, Any]) -> Any:
@@ -90,7 +95,11 @@ def task_started(sender: Any, func: Any, task: dict[str, Any], **kwargs: Any) ->
     if schedule is None:
         return
     config = monitor_config(schedule_type=schedule.schedule_type, minutes=schedule.minutes, cron=schedule.cron)
-    check_in_id = capture_checkin(monitor_slug=schedule.name, status=MonitorStatus.IN_PROGRESS, monitor_config=config)
+    check_in_id = capture_checkin(
+        monitor_slug=schedule.name,
+        status=MonitorStatus.IN_PROGRESS,
+        monitor_config=cast("MonitorConfig | None", config),
+    )
     if check_in_id:
         _open[str(task.get("id", ""))] = (schedule.name, check_in_id, time.monotonic())
 

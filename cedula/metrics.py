@@ -86,8 +86,8 @@ class CedulaCollector(Collector):
             "cedula_lookup_duration_seconds", "Duration of the registry requests of the last hour.", "summary"
         )
         for q in QUANTILES:
-            value = _quantile(durations, q) / 1000 if durations else math.nan
-            summary.add_sample("cedula_lookup_duration_seconds", {"quantile": str(q)}, value)
+            seconds = _quantile(durations, q) / 1000 if durations else math.nan
+            summary.add_sample("cedula_lookup_duration_seconds", {"quantile": str(q)}, seconds)
         summary.add_sample("cedula_lookup_duration_seconds_count", {}, float(len(durations)))
         summary.add_sample("cedula_lookup_duration_seconds_sum", {}, sum(durations) / 1000)
         yield summary

@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import CharField, Count, Q
 from django.db.models.functions import Substr, TruncHour
+from django.urls import reverse
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure, Task
@@ -373,7 +374,6 @@ def error_rate_alert_state() -> ErrorRateAlert:
 
 def due_backlog_by_priority(*, now: dt.datetime | None = None) -> dict[int, int]:
     """Rows due now and held by nobody, per priority (read off the partial cedula_due_idx)."""
-    from django.db.models import Count
 
     now = now or timezone.now()
     rows = (
@@ -399,17 +399,13 @@ def in_flight_and_scheduled(*, now: dt.datetime | None = None) -> tuple[int, int
 def worker_last_seen(*, now: dt.datetime | None = None) -> dt.datetime | None:
     """The last Django-Q2 heartbeat (kept in the cache past its few seconds of life), else the last finished task.
     Cheaper than worker_health: no failure list, no broker queue size."""
-    from django.core.cache import cache
-    from django_q.brokers import get_broker
-    from django_q.models import Task
-    from django_q.status import Stat
 
-    last_seen = max((s.timestamp for s in Stat.get_all(broker=get_broker())), default=None)
+    last_seen: dt.datetime | None = max((s.timestamp for s in Stat.get_all(broker=get_broker())), default=None)
     if last_seen is not None:
         cache.set(WORKER_LAST_SEEN_KEY, last_seen, None)
         return last_seen
     last_seen = cache.get(WORKER_LAST_SEEN_KEY)
-    last_task = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+    last_task: dt.datetime | None = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
     if last_task and (last_seen is None or last_task > last_seen):
         last_seen = last_task
     return last_seen
@@ -424,9 +420,6 @@ class OutcomeCount:
 
 def lookup_outcomes(*, window_min: int, now: dt.datetime | None = None) -> list[OutcomeCount]:
     """Registry requests of the last `window_min` minutes by (outcome, error kind)."""
-    from django.db.models import Count
-
-    from cedula.models import LookupAttempt
 
     now = now or timezone.now()
     rows = (
@@ -441,7 +434,6 @@ def lookup_outcomes(*, window_min: int, now: dt.datetime | None = None) -> list[
 def lookup_durations_ms(*, window_min: int, now: dt.datetime | None = None) -> list[int]:
     """Durations of the registry requests of the last `window_min` minutes, sorted (a few hundred an hour: one
     request per throttle gap)."""
-    from cedula.models import LookupAttempt
 
     now = now or timezone.now()
     qs = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
@@ -450,7 +442,6 @@ def lookup_durations_ms(*, window_min: int, now: dt.datetime | None = None) -> l
 
 def last_lookup_started_at() -> dt.datetime | None:
     """When a lookup last started: a claim held right now, else the newest attempt."""
-    from cedula.models import LookupAttempt
 
     held = CedulaInfo.objects.filter(claimed_at__isnull=False).order_by("-claimed_at")
     claimed = held.values_list("claimed_at", flat=True).first()
@@ -491,7 +482,6 @@ ALERT_LABELS = {
 
 def alert_statuses() -> list[AlertStatus]:
     """Every alert's current state (the breaker, which is its own alert, is read from breaker_state)."""
-    from cedula.models import AlertState
 
     states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
     out = []
@@ -548,10 +538,6 @@ class AlertPanelRow:
 
 def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
     """The dashboard's alerts panel: every alert on-call may hear of, with its current state."""
-    from django.conf import settings
-    from django.urls import reverse
-
-    from cedula.models import AlertState
 
     now = now or timezone.now()
     states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}

@@ -31,22 +31,17 @@ def check_error_rate() -> str | None:
 
 def check_stall() -> str | None:
     """Scheduled each minute: tell Sentry when rows are due but no lookup starts (the worker is alive, idle)."""
-    from cedula import alerts
-
     return alerts.stall_check()
 
 
 def check_page_changed() -> str | None:
     """Scheduled each minute: tell Sentry when unexpected_page answers dominate (the page changed shape)."""
-    from cedula import alerts
-
     return alerts.page_changed_check()
 
 
 def run_canary() -> str | None:
     """Scheduled (hourly by default) when REGISTRY_CANARY_CEDULA is set: look it up and compare the answer."""
-    from cedula import canary
-    from cedula.registry.browser import get_runner
+    from cedula.registry.browser import get_runner  # heavy: Playwright, loaded by the worker only
 
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
-    return canary.canary_run(run_lookup=get_runner().lookup, task_id=task_id)
+    return services.canary_run(run_lookup=get_runner().lookup, task_id=task_id)

@@ -8,7 +8,9 @@ from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from cedula import metrics as cedula_metrics
 from cedula import selectors
 
 
@@ -24,10 +26,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for `Authorization: Bearer METRICS_TOKEN` only. Anything else is a 404, as if there
     were no such page: an unset token switches the endpoint off."""
-    from prometheus_client import CONTENT_TYPE_LATEST
-
-    from cedula import metrics as cedula_metrics
-
     token = settings.METRICS_TOKEN
     given = request.headers.get("Authorization", "")
     if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):

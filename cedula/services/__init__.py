@@ -12,13 +12,15 @@ below, which every module re-exports here:
 - claims: taking a throttle slot and the most urgent due row;
 - gate: the throttle and the breaker;
 - outcomes: recording an answer, the retry backoff, redacted snapshots;
-- imports (+ import_sql): a file of cedulas into the queue.
+- imports (+ import_sql): a file of cedulas into the queue;
+- canary: the scheduled lookup of a cedula whose answer is known (the page-changed alert's second source).
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
 """
 
 from __future__ import annotations
 
 from cedula.registry.parser import RESULT_FIELDS
+from cedula.services.canary import canary_run
 from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,
@@ -56,6 +58,7 @@ __all__ = [
     "breaker_get",
     "breaker_pause",
     "breaker_resume",
+    "canary_run",
     "cedula_import_preview",
     "cedula_import_rows",
     "cedula_register_for_user",

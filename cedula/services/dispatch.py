@@ -91,7 +91,7 @@ def lookup_run_ticket(
                         report = run_lookup(claim.cedula)
                     except Exception as exc:  # the client classifies; this is the net under it
                         logger.exception("lookup_crashed", error_kind=ErrorKind.BROWSER)
-                        report = _error_report(ErrorKind.BROWSER, type(exc).__name__)
+                        report = error_report(ErrorKind.BROWSER, type(exc).__name__)
                     _record_or_give_up(claim=claim, report=report, task_id=task_id, sleep=sleep)
                 done += 1
                 break
@@ -133,7 +133,7 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
             sleep(delay)
 
 
-def _error_report(error_kind: str, message: str) -> LookupReport:
+def error_report(error_kind: str, message: str) -> LookupReport:
     """An outcome no registry answer produced (a crashed client, a lost worker): nothing seen, no time spent."""
     return LookupReport(
         result=LookupResult(status="error", error_kind=error_kind, message=message), html="", duration_ms=0
@@ -190,7 +190,7 @@ def lookups_reap_stale() -> int:
         if _holder_is_dead(info.claimed_by, info.claimed_at, now):
             # The lost attempt counts against the retry budget, so a cedula that kills its worker ends as error.
             # A dead worker, or a live one whose database refused the result: either way nothing was recorded.
-            report = _error_report(
+            report = error_report(
                 ErrorKind.WORKER_LOST, f"La reserva de {info.claimed_by} terminó sin un resultado registrado."
             )
             if lookup_record_outcome(cedula_id=info.pk, claim_token=info.claim_token, report=report, task_id=""):

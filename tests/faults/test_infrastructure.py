@@ -19,7 +19,7 @@ from django.utils import timezone
 from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
 from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
-from tests.procs import is_alive
+from devtools.procs import is_alive
 from tests.queue.test_worker import all_settled, final_state, queue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -8,9 +8,10 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from cedula import alerts, canary, selectors, services, tasks
+from cedula import alerts, selectors, services, tasks
 from cedula.models import AlertState, Breaker, CedulaInfo, LookupAttempt, Throttle
 from cedula.registry.simulator.outcomes import MALFORMED
+from cedula.services import canary
 from tests.observability.conftest import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

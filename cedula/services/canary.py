@@ -23,12 +23,16 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from cedula import alerts, services
-from cedula.models import FINAL_STATUSES, Breaker, CedulaInfo, ErrorKind, LookupAttempt, Source, Throttle
+from cedula import alerts
+from cedula.models import BREAKER_PK, FINAL_STATUSES, Breaker, CedulaInfo, ErrorKind, LookupAttempt, Source, Throttle
 from cedula.normalize import mask_cedula, normalize_cedula
+from cedula.services.claims import Claim, worker_identity
+from cedula.services.dispatch import error_report
+from cedula.services.gate import breaker_blocks_claims, throttle_key
+from cedula.services.outcomes import lookup_record_outcome, redact_snapshot
 
 if TYPE_CHECKING:
-    from cedula.registry.browser import LookupReport
+    from cedula.registry.parser import LookupReport
 
 logger = structlog.get_logger(__name__)
 
@@ -72,14 +76,14 @@ def _answer(status: str, error_kind: str | None, municipio: str) -> str:
     return f"{status}:{municipio}" if municipio else status
 
 
-def _claim_canary(*, cedula: str, now: dt.datetime) -> tuple[services.Claim | None, float | None, str]:
+def _claim_canary(*, cedula: str, now: dt.datetime) -> tuple[Claim | None, float | None, str]:
     """Take a throttle slot and hold the canary's row, atomically, like lookup_claim_next does for the queue.
     Returns (claim, seconds to wait before trying again, why not)."""
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S)
     with transaction.atomic():
-        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=services.throttle_key())
-        breaker = Breaker.objects.select_for_update().get_or_create(pk=services.BREAKER_PK)[0]
-        blocked, _wait = services.breaker_blocks_claims(breaker, now)
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=throttle_key())
+        breaker = Breaker.objects.select_for_update().get_or_create(pk=BREAKER_PK)[0]
+        blocked, _wait = breaker_blocks_claims(breaker, now)
         if blocked or breaker.state != Breaker.State.CLOSED:
             return None, None, "breaker"
         if throttle.next_slot_at and throttle.next_slot_at > now:
@@ -90,7 +94,7 @@ def _claim_canary(*, cedula: str, now: dt.datetime) -> tuple[services.Claim | No
         token = uuid.uuid4().hex
         info.claimed_at = now
         info.claim_token = token
-        info.claimed_by = services.worker_identity()
+        info.claimed_by = worker_identity()
         # A row of its own that the queue may also hold: the canary's request takes that one's place.
         info.next_attempt_at = None
         info.attempts = 1
@@ -99,7 +103,7 @@ def _claim_canary(*, cedula: str, now: dt.datetime) -> tuple[services.Claim | No
         )
         throttle.next_slot_at = now + gap
         throttle.save(update_fields=["next_slot_at"])
-    return services.Claim(cedula_id=info.pk, cedula=cedula, token=token, attempt=1), None, ""
+    return Claim(cedula_id=info.pk, cedula=cedula, token=token, attempt=1), None, ""
 
 
 def canary_run(
@@ -130,8 +134,8 @@ def canary_run(
             report = run_lookup(cedula)
         except Exception as exc:  # the client classifies; this is the net under it
             logger.exception("lookup_crashed", error_kind=ErrorKind.BROWSER)
-            report = services._crash_report(exc)
-        attempt = services.lookup_record_outcome(
+            report = error_report(ErrorKind.BROWSER, type(exc).__name__)
+        attempt = lookup_record_outcome(
             cedula_id=claim.cedula_id, claim_token=claim.token, report=report, task_id=task_id or "canary"
         )
     # The canary's own cycle ends with this request: its retries are the next scheduled run.
@@ -143,7 +147,7 @@ def canary_run(
     if attempt is not None:
         if matched is False and not attempt.snapshot:
             # A final answer keeps no snapshot normally; a wrong one is exactly what on-call needs to see.
-            snapshot = services.redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES)
+            snapshot = redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES)
             LookupAttempt.objects.filter(pk=attempt.pk).update(snapshot=snapshot)
         path = reverse("admin:cedula_lookupattempt_change", args=[attempt.pk])
         snapshot_url = f"{settings.CONSOLE_BASE_URL.rstrip('/')}{path}"
