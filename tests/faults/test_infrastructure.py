@@ -20,6 +20,7 @@ from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
 from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
 from devtools.procs import is_alive
+from tests.observability.conftest import sentry_capture  # noqa: F401 - the real local Sentry, as a fixture
 from tests.queue.test_worker import all_settled, final_state, queue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -125,4 +126,50 @@ def test_a_broker_that_loses_every_queued_ticket_heals_and_loses_no_row(start_wo
     wait_until(lambda: all_settled(ids), timeout=150, message="rows lost with the broker's tickets")
 
     assert_accounted(ids)
+    assert_nothing_left_forever()
+
+
+# --- The stand-in down, then back: the error-rate alert fires, then recovers ------------------------------------------
+
+
+@pytest.mark.timeout(300)
+def test_the_registry_down_then_back_fires_the_error_rate_alert_then_its_recovery(
+    start_worker, settings, sentry_capture
+):
+    from cedula import alerts
+    from cedula.registry.simulator import start_simulator
+
+    # "Several minutes" shortened through settings: a one-minute window, one-second retries.
+    settings.ERROR_RATE_WINDOW_MIN = 1
+    settings.ERROR_RATE_MIN_ATTEMPTS = 5
+    settings.ERROR_RATE_THRESHOLD = 0.30
+    site = start_simulator()
+    port, url = site.port, site.url
+    site.stop()  # the registry is down before the worker's first request
+    down = queue(some_cedulas(4))
+    start_worker(registry_url=url, LOOKUP_RETRY_DELAYS_S="1,1,1", REGISTRY_BREAKER_THRESHOLD="100")
+
+    wait_until(lambda: all_settled(down), timeout=150, message="rows never gave up on a registry that is down")
+    assert set(CedulaInfo.objects.filter(pk__in=down).values_list("status", flat=True)) == {Status.ERROR}
+    assert alerts.error_rate_check() == "fired"
+
+    site = start_simulator(port=port)  # back, at the same address
+    try:
+        assert services.cedulas_retry_failed(ids=down) == len(down)
+        back = queue(some_cedulas(10)[4:])
+        wait_until(lambda: all_settled(down + back), timeout=150, message="rows did not settle once the site was back")
+        last_error = LookupAttempt.objects.filter(outcome="error").latest("started_at").started_at
+        # The window slides past the outage (only waiting is skipped): what it holds now is the recovery.
+        with time_machine.travel(last_error + dt.timedelta(seconds=60.5), tick=False):
+            assert alerts.error_rate_check() == "recovered"
+    finally:
+        site.stop()
+
+    history = assert_accounted(down + back)
+    for cedula in (info.cedula for info in CedulaInfo.objects.filter(pk__in=down)):
+        assert [kind for _, kind in history[cedula][:4]] and all(o == "error" for o, _ in history[cedula][:4])
+    states = [
+        e["tags"]["alert_state"] for e in sentry_capture.events() if e.get("tags", {}).get("alert") == "error_rate"
+    ]
+    assert states == ["firing", "recovered"]
     assert_nothing_left_forever()
