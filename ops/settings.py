@@ -82,13 +82,20 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------------------
 # SQLite by default. WAL lets the web process read while the worker writes; IMMEDIATE transactions take the write
 # lock up front so two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
+# How long a SQLite writer waits for another one's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = env.float("SQLITE_BUSY_TIMEOUT_S", default=30.0)
 SQLITE_OPTIONS = {
     "init_command": ";".join(
-        ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000", "PRAGMA foreign_keys=ON"]
+        [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
+            "PRAGMA foreign_keys=ON",
+        ]
     )
     + ";",
     "transaction_mode": "IMMEDIATE",
-    "timeout": 30,
+    "timeout": SQLITE_BUSY_TIMEOUT_S,
 }
 
 DATABASES = {

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -103,6 +103,7 @@ def lookup_run_ticket(
             sleep(min(max(wait, 0.05), 0.5))
     finally:
         try:
+            connection.close_if_unusable_or_obsolete()
             LookupTicket.objects.filter(pk=ticket_id).delete()
             lookups_dispatch()
         except DatabaseError as exc:
@@ -125,6 +126,9 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
                 will_retry_write=delay is not None,
                 cedula_id=claim.cedula_id,
             )
+            # A connection the server dropped (pg_terminate_backend, a restart) stays dead for this task: drop it
+            # so the retry opens a new one. A merely locked SQLite file keeps its connection.
+            connection.close_if_unusable_or_obsolete()
             if delay is None:
                 raise LookupNotRecordedError(
                     f"La consulta terminó pero la base de datos rechazó la escritura ({exc}); la cédula se "

@@ -14,16 +14,35 @@ import time
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
 from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
 from devtools.procs import is_alive
-from tests.observability.conftest import sentry_capture  # noqa: F401 - the real local Sentry, as a fixture
+from tests.observability.capture import SentryCaptureServer
+from tests.observability.conftest import SentryCapture
 from tests.queue.test_worker import all_settled, final_state, queue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def local_sentry():
+    """The real local Sentry server, with this process's SDK pointed at it (as tests/observability does)."""
+    import sentry_sdk
+
+    from ops.sentry import init_sentry
+
+    server = SentryCaptureServer().start()
+    init_sentry(dsn=server.dsn, environment="test", release="ops-test@1")
+    try:
+        yield SentryCapture(server)
+    finally:
+        sentry_sdk.flush(timeout=5)
+        sentry_sdk.get_client().close()
+        server.stop()
 
 
 def assert_accounted(ids: list[int], *, allow_error: bool = False) -> dict[str, list[tuple[str, str]]]:
@@ -133,9 +152,7 @@ def test_a_broker_that_loses_every_queued_ticket_heals_and_loses_no_row(start_wo
 
 
 @pytest.mark.timeout(300)
-def test_the_registry_down_then_back_fires_the_error_rate_alert_then_its_recovery(
-    start_worker, settings, sentry_capture
-):
+def test_the_registry_down_then_back_fires_the_error_rate_alert_then_its_recovery(start_worker, settings, local_sentry):
     from cedula import alerts
     from cedula.registry.simulator import start_simulator
 
@@ -168,8 +185,56 @@ def test_the_registry_down_then_back_fires_the_error_rate_alert_then_its_recover
     history = assert_accounted(down + back)
     for cedula in (info.cedula for info in CedulaInfo.objects.filter(pk__in=down)):
         assert [kind for _, kind in history[cedula][:4]] and all(o == "error" for o, _ in history[cedula][:4])
-    states = [
-        e["tags"]["alert_state"] for e in sentry_capture.events() if e.get("tags", {}).get("alert") == "error_rate"
-    ]
+    states = [e["tags"]["alert_state"] for e in local_sentry.events() if e.get("tags", {}).get("alert") == "error_rate"]
     assert states == ["firing", "recovered"]
+    assert_nothing_left_forever()
+
+
+# --- The worker's database connections killed mid-run ----------------------------------------------------------------
+
+BUSY_TIMEOUT_S = 1.0
+
+
+def _cut_the_database_off(hold_s: float) -> None:
+    """PostgreSQL: every other backend on the test database terminated (the worker's, mid-lookup). SQLite: the file
+    write-locked by another writer for longer than the worker's busy timeout."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            assert cursor.fetchall(), "no backend of the worker to terminate"
+        return
+    import sqlite3
+
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=30, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock, held by a writer that is not ours
+        time.sleep(hold_s)
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+@pytest.mark.timeout(300)
+def test_database_connections_killed_mid_run_lose_nothing_and_count_nothing_twice(start_worker):
+    ids = queue([SLOW, *some_cedulas(5)])
+    worker = start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2", SQLITE_BUSY_TIMEOUT_S=str(BUSY_TIMEOUT_S))
+    for _ in range(3):
+        # Mid-run: a lookup holds a claim, the worker is inside the browser and writes its answer next.
+        wait_until(
+            lambda: CedulaInfo.objects.filter(pk__in=ids, claimed_at__isnull=False).exists(),
+            timeout=120,
+            interval=0.05,
+            message="no lookup running",
+        )
+        _cut_the_database_off(hold_s=BUSY_TIMEOUT_S + 1.5)
+        time.sleep(1.0)
+
+    wait_until(lambda: all_settled(ids), timeout=200, message="rows left unsettled after the database cut-offs")
+
+    # The cut-offs did reach the worker: a write of its failed, and was retried on a working connection.
+    assert "lookup_record_failed" in worker.log_text() or "OperationalError" in worker.log_text()
+    assert_accounted(ids)
     assert_nothing_left_forever()
