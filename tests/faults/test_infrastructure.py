@@ -199,13 +199,18 @@ def _cut_the_database_off(hold_s: float) -> None:
     """PostgreSQL: every other backend on the test database terminated (the worker's, mid-lookup). SQLite: the file
     write-locked by another writer for longer than the worker's busy timeout."""
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-            assert cursor.fetchall(), "no backend of the worker to terminate"
-        return
+        # The worker holds a connection only while it talks to the database: terminate it the moment it does.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                if cursor.fetchall():
+                    return
+            time.sleep(0.01)
+        raise AssertionError("no backend of the worker to terminate")
     import sqlite3
 
     other = sqlite3.connect(connection.settings_dict["NAME"], timeout=30, isolation_level=None)
