@@ -50,8 +50,15 @@ def lookups_dispatch() -> int:
         wanted = max(0, settings.LOOKUP_DISPATCH_DEPTH - live)
         me = worker_identity()
         tickets = [LookupTicket.objects.create(created_by=me) for _ in range(wanted)]
-    for ticket in tickets:
-        async_task("cedula.tasks.lookup_next", ticket.pk, task_name=f"lookup_next-{ticket.pk}", group="lookups")
+    for sent, ticket in enumerate(tickets):
+        try:
+            async_task("cedula.tasks.lookup_next", ticket.pk, task_name=f"lookup_next-{ticket.pk}", group="lookups")
+        except Exception as exc:  # the broker is down (Redis stopped, unreachable): any error of its client
+            # A ticket without a task would hold its place until the reaper (minutes): drop it now. The rows stay
+            # queued in the database; the next dispatch (each lookup's, the scheduled one) tries again.
+            LookupTicket.objects.filter(pk__in=[t.pk for t in tickets[sent:]]).delete()
+            logger.error("lookups_dispatch_failed", reason=str(exc), tickets=len(tickets) - sent)
+            return sent
     if tickets:
         logger.debug("lookups_dispatched", tickets=len(tickets))
     return len(tickets)

@@ -243,3 +243,73 @@ def test_database_connections_killed_mid_run_lose_nothing_and_count_nothing_twic
     assert "lookup_record_failed" in worker.log_text() or "OperationalError" in worker.log_text()
     assert_accounted(ids)
     assert_nothing_left_forever()
+
+
+# --- Redis down for 30 s ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_redis(port: int, workdir) -> object:
+    import subprocess
+
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    import redis
+
+    wait_until(lambda: _pings(redis.Redis(port=port)), timeout=10, interval=0.1, message="redis-server did not start")
+    return proc
+
+
+def _pings(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.mark.timeout(300)
+def test_redis_down_for_thirty_seconds_then_back_loses_no_row(start_worker, tmp_path):
+    """The shared Redis cannot be stopped here: the worker gets a redis-server of its own (a free port, no
+    persistence), which is stopped for 30 s and started again empty, as a restart of an unpersisted Redis is."""
+    import shutil
+
+    from django.core.management import call_command
+
+    if not shutil.which("redis-server"):
+        pytest.skip("redis-server is not installed")
+    port = _free_port()
+    redis_proc = _start_redis(port, tmp_path)
+    try:
+        # Rows straight into the table: this process's broker is not the worker's, so the worker dispatches.
+        now = timezone.now()
+        ids = [CedulaInfo.objects.create(cedula=c, next_attempt_at=now).pk for c in some_cedulas(10)]
+        call_command("setup_schedules", stdout=open(os.devnull, "w"))  # noqa: SIM115 - the scheduled safety net
+        start_worker(LOOKUP_RETRY_DELAYS_S="0.2,0.2,0.2", Q_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+        wait_until(
+            lambda: LookupAttempt.objects.filter(cedula_id__in=ids).count() >= 2,
+            timeout=120,
+            message="the worker never started on its Redis",
+        )
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(30)
+        redis_proc = _start_redis(port, tmp_path)
+
+        wait_until(lambda: all_settled(ids), timeout=200, message="rows left unsettled after Redis came back")
+    finally:
+        redis_proc.kill()
+        redis_proc.wait(timeout=10)
+
+    assert_accounted(ids)
+    assert_nothing_left_forever()
