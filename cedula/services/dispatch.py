@@ -110,7 +110,7 @@ def lookup_run_ticket(
             sleep(min(max(wait, 0.05), 0.5))
     finally:
         try:
-            connection.close_if_unusable_or_obsolete()
+            _drop_dead_connection()
             LookupTicket.objects.filter(pk=ticket_id).delete()
             lookups_dispatch()
         except DatabaseError as exc:
@@ -135,13 +135,22 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
             )
             # A connection the server dropped (pg_terminate_backend, a restart) stays dead for this task: drop it
             # so the retry opens a new one. A merely locked SQLite file keeps its connection.
-            connection.close_if_unusable_or_obsolete()
+            _drop_dead_connection()
             if delay is None:
                 raise LookupNotRecordedError(
                     f"La consulta terminó pero la base de datos rechazó la escritura ({exc}); la cédula se "
                     "consultará de nuevo cuando venza su reserva."
                 ) from exc
             sleep(delay)
+
+
+def _drop_dead_connection() -> None:
+    """Close this process's connection when the server dropped it, so the next query opens a new one (Django
+    reconnects only between requests and tasks). Never inside a transaction, and never a healthy connection."""
+    if connection.connection is None or connection.in_atomic_block or not connection.errors_occurred:
+        return
+    if not connection.is_usable():
+        connection.close()
 
 
 def error_report(error_kind: str, message: str) -> LookupReport:
