@@ -145,12 +145,11 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
 
 
 def _drop_dead_connection() -> None:
-    """Close this process's connection when the server dropped it, so the next query opens a new one (Django
-    reconnects only between requests and tasks). Never inside a transaction, and never a healthy connection."""
-    if connection.connection is None or connection.in_atomic_block or not connection.errors_occurred:
+    """Let Django close this process's connection when the server dropped it (or it is past CONN_MAX_AGE), so the
+    next query opens a new one: Django does this only between requests and tasks. Never inside a transaction."""
+    if connection.in_atomic_block:
         return
-    if not connection.is_usable():
-        connection.close()
+    connection.close_if_unusable_or_obsolete()
 
 
 def error_report(error_kind: str, message: str) -> LookupReport:
