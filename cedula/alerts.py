@@ -1,7 +1,10 @@
-"""What on-call hears about: breaker changes and error-rate spikes (Sentry when SENTRY_DSN is set, logs always).
+"""What on-call hears about (Sentry when SENTRY_DSN is set, logs always): breaker changes, error-rate spikes, a
+stalled queue, and a changed registry page (a share of `unexpected_page` answers, or the canary's wrong answer).
 
-Every alert event carries the tags `alert` (error_rate | breaker) and `alert_state`, and a fixed fingerprint per
-(alert, state), so Sentry keeps one issue each and an alert rule can match on the tags.
+Every alert event carries the tags `alert` (error_rate | breaker | stall | page_changed) and `alert_state`, and a
+fixed fingerprint per (alert, state) - per (alert, source, state) for page_changed, which has two sources - so
+Sentry keeps one issue each and an alert rule can match on the tags. A dead or wedged cluster is not one of these:
+the checks run inside it, so it reaches on-call as a missed Sentry cron check-in (cedula.crons).
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula import selectors
-from cedula.models import AlertState
+from cedula.models import AlertState, Breaker
 
 logger = structlog.get_logger(__name__)
 
 ERROR_RATE_KEY = selectors.ERROR_RATE_ALERT_KEY
 
 
-def _send(*, message: str, level: str, alert: str, state: str, data: dict[str, Any]) -> str | None:
+def _send(
+    *, message: str, level: str, alert: str, state: str, data: dict[str, Any], source: str | None = None
+) -> str | None:
     with sentry_sdk.new_scope() as scope:
         scope.set_tag("alert", alert)
         scope.set_tag("alert_state", state)
+        if source:
+            scope.set_tag("alert_source", source)
         scope.set_context("alert", data)
-        scope.fingerprint = ["alert", alert, state]
+        scope.fingerprint = ["alert", alert, *([source] if source else []), state]
         return sentry_sdk.capture_message(message, level=level)  # type: ignore[arg-type]
 
 
@@ -100,3 +107,139 @@ def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
         data=data,
     )
     return action
+
+
+def _transition(
+    *, key: str, bad: bool, known: bool, now: dt.datetime, cooldown_min: int, detail: dict[str, Any]
+) -> str | None:
+    """Move an alert's state: "fired" when `bad` and the cooldown since the last firing event is over (a condition
+    that flaps pages once per cooldown), "recovered" when it is `known` to be good again after firing, else None.
+    The latest figures are kept for the console's alerts panel either way."""
+    cooldown = dt.timedelta(minutes=cooldown_min)
+    action = None
+    with transaction.atomic():
+        state, _ = AlertState.objects.select_for_update().get_or_create(pk=key)
+        if bad:
+            if state.last_sent_at is None or now - state.last_sent_at >= cooldown:
+                action = "fired"
+                state.firing = True
+                state.last_sent_at = now
+        elif known and state.firing:
+            action = "recovered"
+            state.firing = False
+        state.detail = {**detail, "bad": bad, "known": known}
+        state.save()
+    return action
+
+
+def _announce(
+    action: str | None, *, alert: str, message: str, data: dict[str, Any], source: str | None = None
+) -> str | None:
+    if action is None:
+        return None
+    # warning/info, not error: at error level the log line itself would become a second Sentry event.
+    log = logger.warning if action == "fired" else logger.info
+    log(f"{alert}_alert", alert_state=action, alert_source=source, **data)
+    _send(
+        message=message,
+        level="error" if action == "fired" else "info",
+        alert=alert,
+        state="firing" if action == "fired" else "recovered",
+        data=data,
+        source=source,
+    )
+    return action
+
+
+STALL_KEY = "stall"
+
+
+def stall_check(*, now: dt.datetime | None = None) -> str | None:
+    """The worker is alive (this check runs in it) but does no work: rows have been due for STALL_AFTER_MIN, the
+    lookups are neither paused nor held by the breaker, and no lookup started for STALL_AFTER_MIN. Returns "fired",
+    "recovered" or None. While lookups are paused or the breaker is open nothing changes: that is no evidence."""
+    now = now or timezone.now()
+    after = dt.timedelta(minutes=settings.STALL_AFTER_MIN)
+    breaker = selectors.breaker_state(now=now)
+    held = bool(breaker["paused"]) or breaker["state"] != Breaker.State.CLOSED
+    oldest_due = selectors.oldest_due_at(now=now)
+    last_started = selectors.last_lookup_started_at()
+    waiting = oldest_due is not None and now - oldest_due >= after
+    idle = last_started is None or now - last_started >= after
+    stalled = not held and waiting and idle
+    data = {
+        "due": selectors.due_backlog(now=now) if oldest_due is not None else 0,
+        "oldest_due_min": round((now - oldest_due).total_seconds() / 60, 1) if oldest_due else None,
+        "last_started_min": round((now - last_started).total_seconds() / 60, 1) if last_started else None,
+        "stall_after_min": settings.STALL_AFTER_MIN,
+        "breaker": breaker["state"],
+        "paused": breaker["paused"],
+    }
+    action = _transition(
+        key=STALL_KEY,
+        bad=stalled,
+        known=not held,
+        now=now,
+        cooldown_min=settings.STALL_ALERT_COOLDOWN_MIN,
+        detail=data,
+    )
+    if action == "fired":
+        started = f"{data['last_started_min']:.0f} min" if last_started else "ever"
+        message = f"lookups stalled: {data['due']} rows due, no lookup started for {started}"
+    else:
+        message = "lookups resumed: a lookup started again" if data["due"] else "lookups resumed: nothing is due"
+    return _announce(action, alert="stall", message=message, data=data)
+
+
+PAGE_CHANGED_KEY = "page_changed"
+
+
+def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
+    """The registry page changed shape: the share of `unexpected_page` answers over the error-rate window crosses
+    PAGE_CHANGED_THRESHOLD (with at least PAGE_CHANGED_MIN_ATTEMPTS attempts). Fix the parser; waiting will not
+    help. Returns "fired", "recovered" or None."""
+    now = now or timezone.now()
+    stats = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
+    unexpected = stats.errors_by_kind.get("unexpected_page", 0)
+    share = unexpected / stats.attempts if stats.attempts else 0.0
+    enough = stats.attempts >= settings.PAGE_CHANGED_MIN_ATTEMPTS
+    data = {
+        "share": round(share, 4),
+        "unexpected_page": unexpected,
+        "attempts": stats.attempts,
+        "window_min": stats.window_min,
+        "threshold": settings.PAGE_CHANGED_THRESHOLD,
+    }
+    action = _transition(
+        key=PAGE_CHANGED_KEY,
+        bad=enough and share > settings.PAGE_CHANGED_THRESHOLD,
+        known=enough,
+        now=now,
+        cooldown_min=settings.PAGE_CHANGED_ALERT_COOLDOWN_MIN,
+        detail=data,
+    )
+    figures = f"{share:.0%} unexpected pages over {stats.window_min} min, {stats.attempts} attempts"
+    message = f"registry page changed? {figures}" if action == "fired" else f"registry page answers again: {figures}"
+    return _announce(action, alert="page_changed", message=message, data=data, source="unexpected_page")
+
+
+CANARY_KEY = "canary"
+
+
+def canary_checked(*, matched: bool | None, data: dict[str, Any], now: dt.datetime | None = None) -> str | None:
+    """The canary's answer: False (a mismatch) fires, True recovers, None (blocked, timeout...: not about the page
+    shape) changes nothing. `data` carries the expectation, the answer and `snapshot_url`."""
+    now = now or timezone.now()
+    action = _transition(
+        key=CANARY_KEY,
+        bad=matched is False,
+        known=matched is not None,
+        now=now,
+        cooldown_min=settings.PAGE_CHANGED_ALERT_COOLDOWN_MIN,
+        detail=data,
+    )
+    if action == "fired":
+        message = f"registry canary answered {data.get('got')}, expected {data.get('expected')}"
+    else:
+        message = f"registry canary answers as expected again: {data.get('got')}"
+    return _announce(action, alert="page_changed", message=message, data=data, source="canary")

@@ -418,13 +418,15 @@ class LookupTicket(models.Model):
 
 
 class AlertState(models.Model):
-    """What on-call was last told about the lookup error rate (one row per alert key)."""
+    """What on-call was last told about an alert (one row per alert key: error_rate, stall, page_changed, canary)."""
 
     key = models.CharField(max_length=50, primary_key=True)
     firing = models.BooleanField(default=False)
     last_sent_at = models.DateTimeField(null=True, blank=True)
     last_rate = models.FloatField(default=0)
     last_attempts = models.PositiveIntegerField(default=0)
+    # What the latest check saw, for the console's alerts panel (figures, a link to a snapshot; never a cedula).
+    detail = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

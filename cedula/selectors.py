@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, CharField, Count, IntegerField, Q, Sum, When
 from django.db.models.functions import Substr, TruncHour
+from django.urls import reverse
 from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.models import Failure, Task
@@ -732,3 +733,215 @@ def registry_drift(*, hours: int = 24, now: dt.datetime | None = None) -> Regist
         mismatches=window.filter(message__contains=ANSWER_MISMATCH_NOTE).count(),
         last_fallback_at=last,
     )
+
+
+# --- On-call: what /metrics, the stall and page-changed alerts and the alerts panel read -----------------------------
+
+
+def due_backlog_by_priority(*, now: dt.datetime | None = None) -> dict[int, int]:
+    """Rows due now and held by nobody, per priority (read off the partial cedula_due_idx)."""
+
+    now = now or timezone.now()
+    rows = (
+        CedulaInfo.objects.order_by()
+        .filter(next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__lte=now)
+        .values_list("priority")
+        .annotate(n=Count("pk"))
+    )
+    return dict(rows)
+
+
+def in_flight_and_scheduled(*, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Rows held by a worker, rows waiting for a retry backoff (queue_counts without the due count, which
+    due_backlog_by_priority already has)."""
+    now = now or timezone.now()
+    in_flight = CedulaInfo.objects.filter(claimed_at__isnull=False).count()
+    scheduled = CedulaInfo.objects.filter(
+        next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__gt=now
+    ).count()
+    return in_flight, scheduled
+
+
+def worker_last_seen(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """The last Django-Q2 heartbeat (kept in the cache past its few seconds of life), else the last finished task.
+    Cheaper than worker_health: no failure list, no broker queue size."""
+
+    last_seen: dt.datetime | None = max((s.timestamp for s in Stat.get_all(broker=get_broker())), default=None)
+    if last_seen is not None:
+        cache.set(WORKER_LAST_SEEN_KEY, last_seen, None)
+        return last_seen
+    last_seen = cache.get(WORKER_LAST_SEEN_KEY)
+    last_task: dt.datetime | None = Task.objects.order_by("-stopped").values_list("stopped", flat=True).first()
+    if last_task and (last_seen is None or last_task > last_seen):
+        last_seen = last_task
+    return last_seen
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    outcome: str
+    error_kind: str
+    count: int
+
+
+def lookup_outcomes(*, window_min: int, now: dt.datetime | None = None) -> list[OutcomeCount]:
+    """Registry requests of the last `window_min` minutes by (outcome, error kind)."""
+
+    now = now or timezone.now()
+    rows = (
+        LookupAttempt.objects.order_by()
+        .filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
+        .values_list("outcome", "error_kind")
+        .annotate(n=Count("pk"))
+    )
+    return [OutcomeCount(outcome=o, error_kind=k or "", count=n) for o, k, n in sorted(rows)]
+
+
+def lookup_durations_ms(*, window_min: int, now: dt.datetime | None = None) -> list[int]:
+    """Durations of the registry requests of the last `window_min` minutes, sorted (a few hundred an hour: one
+    request per throttle gap)."""
+
+    now = now or timezone.now()
+    qs = LookupAttempt.objects.filter(started_at__gt=now - dt.timedelta(minutes=window_min), started_at__lte=now)
+    return sorted(qs.values_list("duration_ms", flat=True))
+
+
+def last_lookup_started_at() -> dt.datetime | None:
+    """When a lookup last started: a claim held right now, else the newest attempt."""
+
+    held = CedulaInfo.objects.filter(claimed_at__isnull=False).order_by("-claimed_at")
+    claimed = held.values_list("claimed_at", flat=True).first()
+    if claimed is not None:
+        return claimed
+    return LookupAttempt.objects.order_by("-started_at").values_list("started_at", flat=True).first()
+
+
+def oldest_due_at(*, now: dt.datetime | None = None) -> dt.datetime | None:
+    """Since when the most overdue row has been waiting (None when nothing is due)."""
+    now = now or timezone.now()
+    rows = CedulaInfo.objects.filter(
+        next_attempt_at__isnull=False, claimed_at__isnull=True, next_attempt_at__lte=now
+    ).order_by("next_attempt_at")
+    return rows.values_list("next_attempt_at", flat=True).first()
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    """One alert as the dashboard panel and /metrics show it."""
+
+    key: str  # the AlertState key: error_rate | stall | page_changed | canary
+    alert: str  # the Sentry `alert` tag
+    label: str  # Spanish, for the console
+    firing: bool
+    last_sent_at: dt.datetime | None
+    checked_at: dt.datetime | None
+    detail: dict[str, Any]
+
+
+ALERT_LABELS = {
+    "error_rate": ("error_rate", "Tasa de errores"),
+    "stall": ("stall", "Cola detenida"),
+    "page_changed": ("page_changed", "Página cambiada (respuestas inesperadas)"),
+    "canary": ("page_changed", "Cédula de control"),
+}
+
+
+def alert_statuses() -> list[AlertStatus]:
+    """Every alert's current state (the breaker, which is its own alert, is read from breaker_state)."""
+
+    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
+    out = []
+    for key, (alert, label) in ALERT_LABELS.items():
+        state = states.get(key)
+        out.append(
+            AlertStatus(
+                key=key,
+                alert=alert,
+                label=label,
+                firing=bool(state and state.firing),
+                last_sent_at=state.last_sent_at if state else None,
+                checked_at=state.updated_at if state else None,
+                detail=dict(state.detail) if state else {},
+            )
+        )
+    return out
+
+
+def _alert_summary(key: str, detail: dict[str, Any], state: Any) -> str:
+    """One line of Spanish for the alerts panel, from what the latest check measured."""
+    if key == "error_rate":
+        if state is None:
+            return "Sin comprobaciones todavía."
+        return f"{state.last_rate:.0%} de errores en {state.last_attempts} consultas (última comprobación)."
+    if not detail:
+        return "Sin comprobaciones todavía."
+    if key == "stall":
+        if not detail.get("due"):
+            return "Nada pendiente."
+        started = detail.get("last_started_min")
+        since = "nunca" if started is None else f"hace {started:.0f} min"
+        return f"{detail['due']} filas para ya; última consulta iniciada {since}."
+    if key == "page_changed":
+        return (
+            f"{detail.get('share', 0):.0%} de páginas inesperadas en {detail.get('attempts', 0)} consultas "
+            f"(umbral {detail.get('threshold', 0):.0%})."
+        )
+    if key == "canary":
+        return f"Esperada «{detail.get('expected', '')}», recibida «{detail.get('got', '')}»."
+    return ""
+
+
+@dataclass(frozen=True)
+class AlertPanelRow:
+    key: str
+    label: str
+    firing: bool
+    last_sent_at: dt.datetime | None
+    checked_at: dt.datetime | None
+    summary: str
+    link: str  # the console page to look at (a snapshot for the canary), or ""
+
+
+def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
+    """The dashboard's alerts panel: every alert on-call may hear of, with its current state."""
+
+    now = now or timezone.now()
+    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
+    rows = []
+    for key, (_alert, label) in ALERT_LABELS.items():
+        state = states.get(key)
+        detail = dict(state.detail) if state else {}
+        link = ""
+        if key == "canary" and detail.get("attempt_id"):
+            link = reverse("admin:cedula_lookupattempt_change", args=[detail["attempt_id"]])
+        if key == "canary" and not settings.REGISTRY_CANARY_CEDULA:
+            summary = "Sin cédula de control configurada (REGISTRY_CANARY_CEDULA)."
+        else:
+            summary = _alert_summary(key, detail, state)
+        rows.append(
+            AlertPanelRow(
+                key=key,
+                label=label,
+                firing=bool(state and state.firing),
+                last_sent_at=state.last_sent_at if state else None,
+                checked_at=state.updated_at if state else None,
+                summary=summary,
+                link=link,
+            )
+        )
+    breaker = breaker_state(now=now)
+    closed = breaker["state"] == Breaker.State.CLOSED
+    rows.append(
+        AlertPanelRow(
+            key="breaker",
+            label="Interruptor",
+            firing=not closed,
+            last_sent_at=None,
+            checked_at=None,
+            summary="Cerrado: las consultas salen."
+            if closed
+            else f"{breaker['consecutive_blocks']} bloqueos seguidos.",
+            link="",
+        )
+    )
+    return rows

@@ -14,7 +14,7 @@ from django.dispatch import receiver
 from django_q.conf import Conf
 from django_q.signals import post_spawn, pre_execute
 
-from cedula import services
+from cedula import crons, services
 from ops.sentry import connect_task_reporting
 
 
@@ -69,3 +69,5 @@ def _worker_spawned(sender: Any, proc_name: str, **kwargs: Any) -> None:
 post_spawn.connect(_worker_spawned, dispatch_uid="cedula_worker_spawned")
 # An exception that escapes a task reaches Sentry once per task function (no-op without SENTRY_DSN).
 connect_task_reporting()
+# Every scheduled task checks in to its Sentry cron monitor (no-op without SENTRY_DSN).
+crons.connect()

@@ -39,3 +39,21 @@ def revalidate() -> int:
 def retention_purge() -> dict[str, int]:
     """Scheduled daily: delete old attempts, blank old failure snapshots, in short batches (services.retention)."""
     return asdict(services.retention_purge())
+
+
+def check_stall() -> str | None:
+    """Scheduled each minute: tell Sentry when rows are due but no lookup starts (the worker is alive, idle)."""
+    return alerts.stall_check()
+
+
+def check_page_changed() -> str | None:
+    """Scheduled each minute: tell Sentry when unexpected_page answers dominate (the page changed shape)."""
+    return alerts.page_changed_check()
+
+
+def run_canary() -> str | None:
+    """Scheduled (hourly by default) when REGISTRY_CANARY_CEDULA is set: look it up and compare the answer."""
+    from cedula.registry.browser import get_runner  # heavy: Playwright, loaded by the worker only
+
+    task_id = structlog.contextvars.get_contextvars().get("task_id", "")
+    return services.canary_run(run_lookup=get_runner().lookup, task_id=task_id)

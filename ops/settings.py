@@ -101,13 +101,20 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------------------------
 # SQLite by default. WAL lets the web process read while the worker writes; IMMEDIATE transactions take the write
 # lock up front so two writers queue on busy_timeout instead of failing with "database is locked" on upgrade.
+# How long a SQLite writer waits for another one's lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_S = env.float("SQLITE_BUSY_TIMEOUT_S", default=30.0)
 SQLITE_OPTIONS = {
     "init_command": ";".join(
-        ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=30000", "PRAGMA foreign_keys=ON"]
+        [
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA synchronous=NORMAL",
+            f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_S * 1000)}",
+            "PRAGMA foreign_keys=ON",
+        ]
     )
     + ";",
     "transaction_mode": "IMMEDIATE",
-    "timeout": 30,
+    "timeout": SQLITE_BUSY_TIMEOUT_S,
 }
 
 DATABASES = {
@@ -305,6 +312,23 @@ ERROR_RATE_THRESHOLD = env.float("ERROR_RATE_THRESHOLD", default=0.30)
 ERROR_RATE_MIN_ATTEMPTS = env.int("ERROR_RATE_MIN_ATTEMPTS", default=10)
 ERROR_RATE_ALERT_COOLDOWN_MIN = env.int("ERROR_RATE_ALERT_COOLDOWN_MIN", default=60)
 WORKER_SILENT_AFTER_S = env.int("WORKER_SILENT_AFTER_S", default=180)
+# The stall alert: rows due, lookups neither paused nor broken, and no lookup started for this long.
+STALL_AFTER_MIN = env.int("STALL_AFTER_MIN", default=10)
+STALL_ALERT_COOLDOWN_MIN = env.int("STALL_ALERT_COOLDOWN_MIN", default=60)
+# The page-changed alert: the share of `unexpected_page` answers over the error-rate window.
+PAGE_CHANGED_THRESHOLD = env.float("PAGE_CHANGED_THRESHOLD", default=0.5)
+PAGE_CHANGED_MIN_ATTEMPTS = env.int("PAGE_CHANGED_MIN_ATTEMPTS", default=5)
+PAGE_CHANGED_ALERT_COOLDOWN_MIN = env.int("PAGE_CHANGED_ALERT_COOLDOWN_MIN", default=60)
+# A cedula whose answer is known, looked up on a schedule: `active`, `active:MUNICIPIO`, `cancelled`, `not_found`.
+REGISTRY_CANARY_CEDULA = env.str("REGISTRY_CANARY_CEDULA", default="")
+REGISTRY_CANARY_EXPECT = env.str("REGISTRY_CANARY_EXPECT", default="active")
+REGISTRY_CANARY_EVERY_MIN = env.int("REGISTRY_CANARY_EVERY_MIN", default=60)
+if REGISTRY_CANARY_EXPECT.partition(":")[0] not in {"active", "cancelled", "not_found"}:
+    raise environ.ImproperlyConfigured("REGISTRY_CANARY_EXPECT must be active[:MUNICIPIO], cancelled or not_found.")
+# Where staff open the console, for links in alert events (e.g. https://consola.example.com); empty: relative links.
+CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="")
+# /metrics answers only `Authorization: Bearer <token>`; empty: /metrics is off (404).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Django-Q2 --------------------------------------------------------------------------------------------------------
 # timeout < retry: a running task is never handed out a second time. The backlog lives in our tables, not here.

@@ -11,5 +11,6 @@ urlpatterns = [
     path("admin/2fa/recuperacion/", two_factor.recovery_view, name="two_factor_recovery"),
     path("admin/", admin.site.urls),
     path("healthz", cedula_views.healthz, name="healthz"),
+    path("metrics", cedula_views.metrics, name="metrics"),
     path("", include("ops.accounts.urls")),
 ]

@@ -87,6 +87,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
+        "alerts_panel": selectors.alert_panel(now=now),
     }
 
 

@@ -19,6 +19,7 @@ below, which every module re-exports here:
 - history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit;
 - audit: the one call that records a staff action (docs/security.md);
 - retention: the batched purge of old attempts and failure snapshots.
+- canary: the scheduled lookup of a cedula whose answer is known (the page-changed alert's second source).
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
 """
 
@@ -40,6 +41,7 @@ from cedula.services.batches import (
     cedulas_retry_failed_matching,
     rows_touched,
 )
+from cedula.services.canary import canary_run
 from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,
@@ -116,6 +118,7 @@ __all__ = [
     "breaker_get",
     "breaker_pause",
     "breaker_resume",
+    "canary_run",
     "cedula_import_preview",
     "cedula_import_rows",
     "cedula_register_for_user",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -57,8 +57,15 @@ def lookups_dispatch() -> int:
         wanted = max(0, settings.LOOKUP_DISPATCH_DEPTH - live)
         me = worker_identity()
         tickets = [LookupTicket.objects.create(created_by=me) for _ in range(wanted)]
-    for ticket in tickets:
-        async_task("cedula.tasks.lookup_next", ticket.pk, task_name=f"lookup_next-{ticket.pk}", group="lookups")
+    for sent, ticket in enumerate(tickets):
+        try:
+            async_task("cedula.tasks.lookup_next", ticket.pk, task_name=f"lookup_next-{ticket.pk}", group="lookups")
+        except Exception as exc:  # the broker is down (Redis stopped, unreachable): any error of its client
+            # A ticket without a task would hold its place until the reaper (minutes): drop it now. The rows stay
+            # queued in the database; the next dispatch (each lookup's, the scheduled one) tries again.
+            LookupTicket.objects.filter(pk__in=[t.pk for t in tickets[sent:]]).delete()
+            logger.error("lookups_dispatch_failed", reason=str(exc), tickets=len(tickets) - sent)
+            return sent
     if tickets:
         logger.debug("lookups_dispatched", tickets=len(tickets))
     return len(tickets)
@@ -98,7 +105,7 @@ def lookup_run_ticket(
                         report = run_lookup(claim.cedula)
                     except Exception as exc:  # the client classifies; this is the net under it
                         logger.exception("lookup_crashed", error_kind=ErrorKind.BROWSER)
-                        report = _error_report(ErrorKind.BROWSER, type(exc).__name__)
+                        report = error_report(ErrorKind.BROWSER, type(exc).__name__)
                     _record_or_give_up(claim=claim, report=report, task_id=task_id, sleep=sleep)
                 done += 1
                 break
@@ -110,6 +117,7 @@ def lookup_run_ticket(
             sleep(min(max(wait, 0.05), 0.5))
     finally:
         try:
+            _drop_dead_connection()
             LookupTicket.objects.filter(pk=ticket_id).delete()
             lookups_dispatch()
         except DatabaseError as exc:
@@ -132,6 +140,9 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
                 will_retry_write=delay is not None,
                 cedula_id=claim.cedula_id,
             )
+            # A connection the server dropped (pg_terminate_backend, a restart) stays dead for this task: drop it
+            # so the retry opens a new one. A merely locked SQLite file keeps its connection.
+            _drop_dead_connection()
             if delay is None:
                 raise LookupNotRecordedError(
                     f"La consulta terminó pero la base de datos rechazó la escritura ({exc}); la cédula se "
@@ -140,7 +151,15 @@ def _record_or_give_up(*, claim: Claim, report: LookupReport, task_id: str, slee
             sleep(delay)
 
 
-def _error_report(error_kind: str, message: str) -> LookupReport:
+def _drop_dead_connection() -> None:
+    """Let Django close this process's connection when the server dropped it (or it is past CONN_MAX_AGE), so the
+    next query opens a new one: Django does this only between requests and tasks. Never inside a transaction."""
+    if connection.in_atomic_block:
+        return
+    connection.close_if_unusable_or_obsolete()
+
+
+def error_report(error_kind: str, message: str) -> LookupReport:
     """An outcome no registry answer produced (a crashed client, a lost worker): nothing seen, no time spent."""
     return LookupReport(
         result=LookupResult(status="error", error_kind=error_kind, message=message), html="", duration_ms=0
@@ -197,7 +216,7 @@ def lookups_reap_stale() -> int:
         if _holder_is_dead(info.claimed_by, info.claimed_at, now):
             # The lost attempt counts against the retry budget, so a cedula that kills its worker ends as error.
             # A dead worker, or a live one whose database refused the result: either way nothing was recorded.
-            report = _error_report(
+            report = error_report(
                 ErrorKind.WORKER_LOST, f"La reserva de {info.claimed_by} terminó sin un resultado registrado."
             )
             if lookup_record_outcome(cedula_id=info.pk, claim_token=info.claim_token, report=report, task_id=""):

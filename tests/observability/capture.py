@@ -21,6 +21,9 @@ class Envelope:
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(payload) for header, payload in self.items if header.get("type") == "event"]
 
+    def check_ins(self) -> list[dict[str, Any]]:
+        return [json.loads(payload) for header, payload in self.items if header.get("type") == "check_in"]
+
 
 def parse_envelope(body: bytes) -> Envelope:
     """Envelope format: a JSON header line, then items of (JSON header line, payload of `length` bytes or a line)."""
@@ -100,6 +103,9 @@ class SentryCaptureServer:
 
     def events(self) -> list[dict[str, Any]]:
         return [event for envelope in self.envelopes for event in envelope.events()]
+
+    def check_ins(self) -> list[dict[str, Any]]:
+        return [check_in for envelope in self.envelopes for check_in in envelope.check_ins()]
 
     def raw(self) -> bytes:
         return b"\n".join(envelope.raw for envelope in self.envelopes)

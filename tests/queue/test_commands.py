@@ -24,6 +24,8 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "lookups-revalidate": "cedula.tasks.revalidate",
         "retention-purge": "cedula.tasks.retention_purge",
         "accounts-refresh-requests-purge": "ops.accounts.tasks.refresh_requests_purge",
+        "lookups-stall": "cedula.tasks.check_stall",
+        "lookups-page-changed": "cedula.tasks.check_page_changed",
     }
     minutes = dict(Schedule.objects.values_list("name", "minutes"))
     assert minutes == {
@@ -32,6 +34,8 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "lookups-revalidate": 60,
         "retention-purge": 24 * 60,
         "accounts-refresh-requests-purge": 24 * 60,
+        "lookups-stall": 1,
+        "lookups-page-changed": 1,
     }
     assert all(s.repeats == -1 for s in Schedule.objects.all())
 

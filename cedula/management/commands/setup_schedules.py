@@ -21,21 +21,39 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     # Personal data kept no longer than needed: old attempts and failure snapshots go (docs/security.md).
     "retention-purge": ("cedula.tasks.retention_purge", 24 * 60),
     "accounts-refresh-requests-purge": ("ops.accounts.tasks.refresh_requests_purge", 24 * 60),
+    # On-call hears of a queue that has work but starts no lookup (the worker alive, doing nothing).
+    "lookups-stall": ("cedula.tasks.check_stall", 1),
+    # On-call hears of a registry page that changed shape (unexpected_page answers dominate).
+    "lookups-page-changed": ("cedula.tasks.check_page_changed", 1),
 }
+# Declared only when REGISTRY_CANARY_CEDULA is set; every REGISTRY_CANARY_EVERY_MIN minutes.
+CANARY_SCHEDULE = ("registry-canary", "cedula.tasks.run_canary")
+
+
+def declared_schedules() -> dict[str, tuple[str, int]]:
+    """SCHEDULES plus those switched on by settings."""
+    from django.conf import settings
+
+    declared = dict(SCHEDULES)
+    if settings.REGISTRY_CANARY_CEDULA:
+        name, func = CANARY_SCHEDULE
+        declared[name] = (func, max(1, settings.REGISTRY_CANARY_EVERY_MIN))
+    return declared
 
 
 class Command(BaseCommand):
     help = "Create or update the Django-Q2 schedules the pipeline needs; remove stale ones we own."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for name, (func, minutes) in SCHEDULES.items():
+        declared = declared_schedules()
+        for name, (func, minutes) in declared.items():
             _, created = Schedule.objects.update_or_create(
                 name=name,
                 defaults={"func": func, "schedule_type": Schedule.MINUTES, "minutes": minutes, "repeats": -1},
             )
             self.stdout.write(f"{'created' if created else 'updated'} schedule {name}: {func} every {minutes} min")
         stale = Schedule.objects.filter(Q(func__startswith="cedula.") | Q(func__startswith="ops.accounts.")).exclude(
-            name__in=SCHEDULES
+            name__in=declared
         )
         for schedule in stale:
             self.stdout.write(f"removed stale schedule {schedule.name}")
