@@ -11,6 +11,7 @@ import time
 import pytest
 import time_machine
 from django.db import connection
+from django.db.backends.signals import connection_created
 from django.utils import timezone
 
 from cedula import services
@@ -102,15 +103,47 @@ def registry_runner(registry_site):
     runner.close()
 
 
-def _read_only_on() -> None:
+def _read_only_pragma(cursor) -> None:
+    if connection.vendor == "sqlite":
+        cursor.execute("PRAGMA query_only = ON")
+    else:
+        cursor.execute("SET default_transaction_read_only = on")
+
+
+def _refuse_on_every_connection(apply) -> None:
+    """Apply a refusal to this connection and to any the code under test opens after dropping it: a read-only or
+    full database stays so however often the process reconnects."""
+
+    def on_new_connection(sender, connection, **kwargs):  # noqa: ARG001
+        with connection.cursor() as cursor:
+            apply(cursor)
+
+    _REFUSALS.append(on_new_connection)
+    connection_created.connect(on_new_connection, weak=False)
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA query_only = ON")
-        else:
-            cursor.execute("SET default_transaction_read_only = on")
+        apply(cursor)
+
+
+def _stop_refusing() -> None:
+    while _REFUSALS:
+        connection_created.disconnect(_REFUSALS.pop())
+
+
+_REFUSALS: list = []
+
+
+@pytest.fixture(autouse=True)
+def _refusals_end_with_the_test():
+    yield
+    _stop_refusing()
+
+
+def _read_only_on() -> None:
+    _refuse_on_every_connection(_read_only_pragma)
 
 
 def _read_only_off() -> None:
+    _stop_refusing()
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("PRAGMA query_only = OFF")
@@ -121,12 +154,16 @@ def _read_only_off() -> None:
 FILLER_CEDULA = "9999999999"
 
 
+def _no_growth_pragma(cursor) -> None:
+    cursor.execute("PRAGMA page_count")
+    cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
+
+
 def _disk_full_on() -> None:
     """The disk fills up: SQLite may not grow the file any more, and the pages it has are full of other rows."""
     filler = CedulaInfo.objects.get_or_create(cedula=FILLER_CEDULA)[0]
+    _refuse_on_every_connection(_no_growth_pragma)
     with connection.cursor() as cursor:
-        cursor.execute("PRAGMA page_count")
-        cursor.execute(f"PRAGMA max_page_count = {cursor.fetchone()[0]}")
         for _ in range(100_000):
             try:
                 cursor.execute(
@@ -142,6 +179,7 @@ def _disk_full_on() -> None:
 
 
 def _disk_full_off() -> None:
+    _stop_refusing()
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA max_page_count = 1073741823")
     CedulaInfo.objects.filter(cedula=FILLER_CEDULA).delete()
