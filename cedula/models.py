@@ -175,6 +175,9 @@ class CedulaInfo(models.Model):
     # Taken out of the queue because its batch is paused; resuming the batch queues it again. db_default: raw
     # inserts (the import's INSERT ... SELECT, the benches) need not name it.
     held = models.BooleanField("en pausa", default=False, db_default=False)
+    # Staff asked for this row: an import named it (new or already known) or the console created it. It outlives
+    # its registered owner's account (unlinked, not deleted) and keeps so whatever later cycles set `source` to.
+    staff_listed = models.BooleanField("pedida por el personal", default=False, db_default=False)
 
     created_at = models.DateTimeField("creada", auto_now_add=True)
     updated_at = models.DateTimeField("actualizada", auto_now=True)

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters, ShowFacets
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -349,6 +350,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         return ["-id"]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        self._audit_refused_action(request)
         filter_actions = []
         if self.has_queue_permission(request):
             query = self._filter_query(request)
@@ -367,6 +369,15 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
             "filter_chips": active_filter_chips(request, self),
         }
         return super().changelist_view(request, extra_context)
+
+    def _audit_refused_action(self, request: HttpRequest) -> None:
+        """Django drops an action the account may not run without a word (the list just shows again): the trail
+        records who tried, what and on how many ticked rows."""
+        name = request.POST.get("action", "") if request.method == "POST" else ""
+        if name in self.actions and name not in self.get_actions(request):
+            ticked = len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
+            audit_record(request=request, action="console.denied", target=f"acción {name}", outcome="denied",
+                         filter_query=request.GET, count=ticked)  # fmt: skip
 
     @staticmethod
     def _filter_query(request: HttpRequest) -> str:

@@ -65,6 +65,7 @@ def insert_queued_cedulas(cedulas: Iterable[str], *, batch: ImportBatch, now: dt
         priority=Priority.BULK,
         next_attempt_at=now,
         import_batch=batch,
+        staff_listed=True,
     )
     fields = [f for f in CedulaInfo._meta.concrete_fields if not f.primary_key]
     values = [f.get_db_prep_save(f.pre_save(template, add=True), connection) for f in fields]

@@ -149,6 +149,9 @@ def cedula_import_rows(
         now = timezone.now()
         insert_queued_cedulas((c for c in cedulas if c not in known), batch=batch, now=now)
         new = CedulaInfo.objects.filter(import_batch=batch).count()
+        # A known row the file names is now the staff's too, whoever created it (a person who registered).
+        for match in cedula_sets(list(known)):
+            CedulaInfo.objects.filter(match, staff_listed=False).update(staff_listed=True, updated_at=now)
         requeued = 0
         if requeue_existing:
             idle = [cedula for cedula, is_idle in known.items() if is_idle]

@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # types only: the domain never imports the accounts app at ru
 logger = structlog.get_logger(__name__)
 
 
+# Rows asked for from these sources are the staff's (CedulaInfo.staff_listed): a registrant's account deletion
+# unlinks them instead of deleting them.
+STAFF_SOURCES = frozenset({Source.IMPORT, Source.ADMIN})
+
+
 def cedula_request_lookup(
     *,
     cedula: str,
@@ -46,10 +51,14 @@ def cedula_request_lookup(
                 "next_attempt_at": now,
                 "user": user,
                 "import_batch": import_batch,
+                "staff_listed": source in STAFF_SOURCES,
             },
         )
         if not created:
             fields = ["priority", "updated_at"]
+            if source in STAFF_SOURCES and not info.staff_listed:
+                info.staff_listed = True
+                fields.append("staff_listed")
             if user is not None and info.user_id != user.pk:
                 info.user = user
                 fields.append("user")

@@ -139,14 +139,15 @@ class AccountDeletion:
 
 
 def account_delete(*, user: User) -> AccountDeletion:
-    """A person deletes their own account. Their cedula row goes with it, unless staff hold it (it came from an
-    import or from the console, or an import batch names it): then it stays for staff, unlinked from the person.
+    """A person deletes their own account. Their cedula row goes with it, unless staff hold it (an import named it,
+    new or already known, or the console created it: `staff_listed`): then it stays for staff, unlinked from the
+    person.
     Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
     with transaction.atomic():
         row = CedulaInfo.objects.select_for_update().filter(user=user).first()
         if row is None:
             outcome = "none"
-        elif row.import_batch_id is not None or row.source in (Source.IMPORT, Source.ADMIN):
+        elif row.staff_listed or row.import_batch_id is not None:
             row.user = None
             row.save(update_fields=["user", "updated_at"])
             outcome = "unlinked"

@@ -96,6 +96,23 @@ def test_a_refused_action_is_recorded_as_denied(staff_in, cedula_factory):
     assert not AuditRecord.objects.filter(action="cedula.lookup_now").exists()
 
 
+@pytest.mark.parametrize("action", ["queue_now", "cancel_pending", "revalidate"])
+def test_a_bulk_action_the_account_may_not_run_is_recorded_as_denied_and_touches_nothing(
+    staff_in, cedula_factory, action
+):
+    reader = staff_in("Consulta")
+    client = Client(REMOTE_ADDR=IP)
+    client.force_login(reader)
+    rows = [cedula_factory(status=Status.ACTIVE) for _ in range(2)]
+
+    client.post(reverse(CHANGELIST), {"action": action, "_selected_action": [r.pk for r in rows], "index": 0})
+
+    record = only_record("console.denied")
+    assert record.actor == reader and record.ip == IP and record.outcome == "denied"
+    assert action in record.target_repr and record.count == 2
+    assert not CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists()
+
+
 def test_an_import_is_recorded_with_its_batch_and_row_count(op_client, operator):
     data = b"cedula\r\n1234567\r\n7654321\r\n"
     preview = op_client.post(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from cedula.models import AuditRecord, CedulaInfo, LookupAttempt, Source
+from cedula import services
+from cedula.importing import SourceRow
+from cedula.models import AuditRecord, CedulaInfo, LookupAttempt, Priority, Source, Status
 from ops.accounts.models import RefreshRequest, User
-from ops.accounts.services import account_delete
+from ops.accounts.services import account_delete, cedula_user_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -63,20 +65,55 @@ def test_a_registered_persons_row_and_attempts_are_deleted_with_the_account(clie
     assert "ana@" not in str(record.details) + record.target_repr and "1234567" not in record.target_repr
 
 
-@pytest.mark.parametrize("held_by", ["import_batch", "source"])
-def test_a_row_staff_hold_is_unlinked_not_deleted(user_factory, cedula_factory, batch_factory, held_by):
-    fields = {"import_batch": batch_factory()} if held_by == "import_batch" else {"source": Source.IMPORT}
-    row = cedula_factory(cedula="7654321", **({"source": Source.REGISTRATION} | fields))
+def _import(*cedulas: str):
+    rows = [SourceRow(number, cedula) for number, cedula in enumerate(cedulas, start=2)]
+    return services.cedula_import_rows(rows=rows, file_name="staff.csv", user=None)
+
+
+def _imported_then_registered(user_factory):
+    _import("7654321")
+    return user_factory(cedula="7654321")
+
+
+def _registered_then_named_by_an_import(user_factory):
     person = user_factory(cedula="7654321")
-    row.refresh_from_db()
+    report = _import("7654321", "7654322")
+    assert report.existing == 1  # the import found the person's row already known: it did not create it
+    return person
+
+
+def _console_row_whose_owner_refreshed(user_factory):
+    services.cedula_request_lookup(cedula="7654321", priority=Priority.STAFF, source=Source.ADMIN)
+    person = user_factory(cedula="7654321")
+    CedulaInfo.objects.filter(cedula="7654321").update(next_attempt_at=None, status=Status.ACTIVE)  # looked up
+    assert cedula_user_refresh(user=person).accepted
+    assert CedulaInfo.objects.get(cedula="7654321").source == Source.REFRESH  # the last cycle's source
+    return person
+
+
+@pytest.mark.parametrize(
+    "history", [_imported_then_registered, _registered_then_named_by_an_import, _console_row_whose_owner_refreshed]
+)
+def test_a_row_staff_hold_is_unlinked_not_deleted(user_factory, history):
+    person = history(user_factory)
+    row = CedulaInfo.objects.get(cedula="7654321")
     assert row.user_id == person.pk
 
     outcome = account_delete(user=person)
 
     row.refresh_from_db()
     assert outcome.cedula_row == "unlinked"
-    assert row.user_id is None
+    assert row.user_id is None and row.staff_listed
     assert not User.objects.filter(pk=person.pk).exists()
+
+
+def test_a_registered_row_staff_only_looked_up_again_is_still_the_persons(user_factory):
+    """Queueing a registrant's row from the console is not an import: the row is not the staff's to keep."""
+    person = user_factory(cedula="7654321")
+    services.cedula_request_lookup(cedula="7654321", priority=Priority.STAFF, source=Source.REGISTRATION)
+
+    assert account_delete(user=person).cedula_row == "deleted"
+    assert not CedulaInfo.objects.filter(cedula="7654321").exists()
 
 
 def test_an_account_without_a_cedula_row_is_deleted_too(user_factory):
