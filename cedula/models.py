@@ -84,7 +84,12 @@ class ImportBatch(models.Model):
     # Set while an operator holds the batch: its queued rows are taken out of the queue (CedulaInfo.held).
     paused_at = models.DateTimeField("en pausa desde", null=True, blank=True)
     paused_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name="en pausa por",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -112,9 +117,11 @@ class BatchEvent(models.Model):
         CANCEL = "cancel", "Cancelar pendientes"
         EXPORT = "export", "Exportar"
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="events")
+    batch = models.ForeignKey(ImportBatch, verbose_name="importación", on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField("fecha", auto_now_add=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="por", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField("acción", max_length=20, choices=Action.choices)
     rows = models.PositiveIntegerField("filas", default=0)
 
@@ -170,7 +177,7 @@ class CedulaInfo(models.Model):
 
     next_attempt_at = models.DateTimeField("próximo intento", null=True, blank=True)
     claimed_at = models.DateTimeField("tomada", null=True, blank=True)
-    claim_token = models.CharField(max_length=32, blank=True)
+    claim_token = models.CharField("ficha de la reserva", max_length=32, blank=True)
     claimed_by = models.CharField("tomada por", max_length=100, blank=True)
     # Taken out of the queue because its batch is paused; resuming the batch queues it again. db_default: raw
     # inserts (the import's INSERT ... SELECT, the benches) need not name it.
@@ -271,7 +278,7 @@ class LookupAttempt(models.Model):
     message = models.TextField("mensaje", blank=True)
     attempt = models.PositiveSmallIntegerField("intento", default=1)
     worker_pid = models.PositiveIntegerField("pid", null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
+    task_id = models.CharField("tarea", max_length=64, blank=True)
     # Redacted HTML of a non-final answer (digits masked, size-capped); never kept for successful lookups.
     snapshot = models.TextField("captura", blank=True)
     # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
@@ -299,7 +306,7 @@ class CedulaChange(models.Model):
         PLACE = "place", "Lugar de votación"
         CANCELLATION = "cancellation", "Datos de la novedad"
 
-    cedula = models.ForeignKey(CedulaInfo, on_delete=models.CASCADE, related_name="changes")
+    cedula = models.ForeignKey(CedulaInfo, verbose_name="cédula", on_delete=models.CASCADE, related_name="changes")
     changed_at = models.DateTimeField("fecha")
     attempt = models.ForeignKey(
         LookupAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes", verbose_name="consulta"

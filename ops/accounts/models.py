@@ -54,7 +54,7 @@ class RefreshRequest(models.Model):
     """One accepted "Actualizar datos" by a person. The per-hour and per-day refresh limits count these rows:
     durable (a restart or a cache flush must not hand out fresh allowances) and shared by every process."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="refresh_requests")
+    user = models.ForeignKey(User, verbose_name="usuario", on_delete=models.CASCADE, related_name="refresh_requests")
     requested_at = models.DateTimeField("solicitada")
 
     class Meta:

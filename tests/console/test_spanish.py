@@ -164,3 +164,23 @@ def test_the_checker_catches_english_and_raw_tuples():
 
 def test_the_committed_catalogue_is_compiled_from_its_po_file():
     assert compile_all(check=True) == []
+
+
+# Field names that read as Spanish already: Django's label from the name is the right one.
+SPANISH_AS_NAMED = {"departamento", "municipio", "puesto", "mesa", "novedad", "fecha_novedad"}
+
+
+def test_every_field_the_console_can_show_has_a_spanish_label():
+    """Django labels a field without verbose_name from its name ("paused_by" -> "Paused by"): English on screen."""
+    from django.contrib import admin
+
+    unnamed = [
+        f"{model.__name__}.{field.name}"
+        for model in admin.site._registry
+        if model._meta.app_label in {"cedula", "accounts"}
+        for field in model._meta.get_fields()
+        if not field.auto_created
+        and str(getattr(field, "verbose_name", "")) == field.name.replace("_", " ")
+        and field.name not in SPANISH_AS_NAMED
+    ]
+    assert unnamed == []
