@@ -5,10 +5,14 @@ The row is moved by the test here (as the worker would); test_journey.py runs th
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from cedula.models import CedulaInfo, ErrorKind, Status
+from ops.accounts.models import RefreshRequest
 from tests.public.helpers import ACTIVE_FIELDS, settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -63,7 +67,11 @@ def test_a_refresh_shows_the_spinner_over_the_last_result_then_the_new_one(live_
     expect(phone.locator("[data-field=mesa]")).to_have_text("021")
     # Within the hour the button stays off and says until when.
     expect(phone.get_by_role("button", name="Actualizar datos")).to_be_disabled()
-    expect(phone.locator("[data-field=refresh_message]")).to_contain_text("Podrás volver a hacerlo hoy a la")
+    # An hour after the click: "hoy", or "mañana" when that hour crosses Bogotá's midnight.
+    asked = RefreshRequest.objects.get(user=person).requested_at
+    again = timezone.localtime(asked + dt.timedelta(hours=1))
+    day = "hoy" if again.date() == timezone.localtime(asked).date() else "mañana"
+    expect(phone.locator("[data-field=refresh_message]")).to_contain_text(f"Podrás volver a hacerlo {day} a la")
 
 
 def test_an_error_arriving_by_polling_shows_no_internals(live_server, phone, person):
