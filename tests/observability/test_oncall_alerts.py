@@ -9,7 +9,7 @@ import time_machine
 from django.utils import timezone
 
 from cedula import alerts, selectors, services, tasks
-from cedula.models import AlertState, Breaker, CedulaInfo, LookupAttempt, Throttle
+from cedula.models import THROTTLE_PK, AlertState, Breaker, CedulaInfo, LookupAttempt, Throttle
 from cedula.registry.simulator.outcomes import MALFORMED
 from cedula.services import canary
 from tests.observability.conftest import report
@@ -192,7 +192,7 @@ def test_the_canary_takes_a_throttle_slot_and_waits_behind_a_paused_queue(canary
     assert canary.canary_run(run_lookup=lookup) == "skipped"
     services.breaker_resume(by="ops@example.com")
     assert canary.canary_run(run_lookup=lookup) == "matched"
-    slot = Throttle.objects.get(pk=services.throttle_key()).next_slot_at
+    slot = Throttle.objects.get(pk=THROTTLE_PK).next_slot_at
     assert slot > timezone.now() + dt.timedelta(seconds=25)
     # The next request, canary or queue, waits for that slot: within a short wait the canary gives up.
     assert canary.canary_run(run_lookup=lookup, max_wait_s=1, sleep=lambda s: None) == "skipped"
