@@ -15,8 +15,11 @@ from django_otp.oath import totp
 
 from cedula.models import AuditRecord
 from ops.accounts.two_factor import RECOVERY_CODES
-from tests.console.test_screenshots import OUT, chromium  # noqa: F401 - the fixture
+from tests.console import test_screenshots
 from tests.console.test_spanish import english_in
+
+OUT = test_screenshots.OUT
+chromium = test_screenshots.chromium  # the fixture: a real Chromium, Debian's or Playwright's
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +45,7 @@ def test_a_superuser_enrols_in_the_browser_and_a_password_alone_opens_no_console
     live_server,
     chromium,
     admin_user,
-    settings,  # noqa: F811
+    settings,
 ):
     settings.STAFF_2FA_REQUIRED = True
     OUT.mkdir(parents=True, exist_ok=True)
