@@ -248,13 +248,18 @@ def test_a_prefix_search_is_a_range_on_the_unique_index_never_a_like(admin_clien
     sql = [q["sql"] for q in queries if "cedula_cedulainfo" in q["sql"] and "7654" in q["sql"]]
     assert sql and not any("LIKE" in s.upper() for s in sql)
     assert any(">= '7654'" in s and "< '7655'" in s for s in sql)
+    query = "SELECT id FROM cedula_cedulainfo WHERE cedula >= '7654' AND cedula < '7655' ORDER BY cedula LIMIT 50"
     with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN QUERY PLAN SELECT id FROM cedula_cedulainfo WHERE cedula >= '7654' AND cedula < '7655'"
-            " ORDER BY cedula LIMIT 50"
-        )
-        plan = " ".join(str(row) for row in cursor.fetchall())
-    assert "USING" in plan and "INDEX" in plan and "TEMP B-TREE" not in plan
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {query}")
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert "USING" in plan and "INDEX" in plan and "TEMP B-TREE" not in plan
+        else:
+            # A one-row table is cheaper to scan: ask whether the index can serve the range in order at all.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {query}")
+            plan = " ".join(str(row) for row in cursor.fetchall())
+            assert "Index" in plan and "cedula_cedulainfo_cedula" in plan and "Sort" not in plan, plan
 
 
 def test_a_prefix_of_fewer_than_4_digits_finds_nothing(admin_client, cedula_factory):
