@@ -86,8 +86,20 @@ SYSTEM_CHROMIUMS = (
 CLOSE_TIMEOUT_S = 5.0
 # A page opened ahead of its lookup (the spare) older than this is not used: its token or session may have expired.
 SPARE_MAX_AGE_S = 60.0
-# How often the rendered answer area is read while waiting for it to hold an answer.
-RENDER_POLL_S = 0.05
+# While the rendered answer area does not hold an answer yet, the page itself tells us when anything in the document
+# changed (a MutationObserver, resolved at once when the area already differs or was replaced), so the next read
+# follows the render within a frame instead of at the next poll. Every wait is bounded by the JS timer as well.
+_AREA_CHANGED_JS = r"""(el, [prev, ms]) => new Promise(resolve => {
+  const changed = () => !el.isConnected || el.innerHTML !== prev;
+  if (changed()) { resolve(true); return; }
+  let timer = null;
+  const obs = new MutationObserver(() => { if (changed()) { obs.disconnect(); clearTimeout(timer); resolve(true); } });
+  obs.observe(document, {childList: true, subtree: true, characterData: true, attributes: true});
+  timer = setTimeout(() => { obs.disconnect(); resolve(false); }, ms);
+})"""
+
+# The type select's value for "Cédula de ciudadanía" on the census form.
+CEDULA_TYPE = "-1"
 
 _BLOCK_TEXT = re.compile(r"requested URL was rejected", re.I)
 
@@ -244,6 +256,7 @@ class _Form:
     result: LookupResult | None = None  # set when the page was no form (block page, unknown page)
     html: str = ""
     failure: BaseException | None = None  # opening failed (a spare is then opened again, on the lookup's path)
+    type_chosen: bool = False  # the document type is already selected (done while the page waited for its lookup)
 
 
 @dataclass
@@ -498,6 +511,11 @@ class RegistryClient:
                 if way != SELECTORS[element][0][0]:
                     form.fallbacks.append(f"{element}:{way}")
             if not missing:
+                # The type does not depend on the cedula: a page opened ahead has it chosen before its lookup comes,
+                # as a person picks "Cédula de ciudadanía" first. A failure here is retried on the lookup's path.
+                with contextlib.suppress(PlaywrightError):
+                    await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
+                    form.type_chosen = True
                 return
         form.html = await _content(page)
         result = parse_result(form.html)
@@ -519,8 +537,9 @@ class RegistryClient:
             return form.result
 
         # The form, like a person would fill it.
+        if not form.type_chosen:
+            await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
         await form.elements["nuip"].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
-        await form.elements["tipo"].select_option("-1", timeout=budget.ms(cfg.form_timeout_s))
         await self._solve_captcha(page, budget)
 
         # Submit and wait for the page's own POST to its own URL to finish (or fail): its body is the answer.
@@ -615,6 +634,7 @@ class RegistryClient:
         # The JSON is in hand: corroborating may use what is left of the budget, never turn the answer into a timeout.
         deadline = min(time.monotonic() + self.config.render_wait_s, budget.deadline - 0.1)
         shown: tuple[str, LookupResult] | None = None
+        html: str | None = None
         while True:
             with contextlib.suppress(PlaywrightError):
                 html = await area.inner_html(timeout=max(1.0, (deadline - time.monotonic()) * 1000))
@@ -625,9 +645,11 @@ class RegistryClient:
                     if same_answer(dom, answer):
                         seen.html = html
                         return answer
-            if time.monotonic() + RENDER_POLL_S >= deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0.01:
                 break
-            await asyncio.sleep(RENDER_POLL_S)
+            await self._until_area_changes(area, html, remaining)
+
         if shown is None:
             logger.warning("registry_answer_unconfirmed", cedula=mask_cedula(cedula), reason="not_rendered")
             return _noted(answer, "la página no mostró la respuesta a tiempo")
@@ -640,6 +662,21 @@ class RegistryClient:
             recorded=describe(answer),
         )
         return _noted(answer, f"la página mostró otra respuesta ({describe(dom)}); vale la del JSON")
+
+    @staticmethod
+    async def _until_area_changes(area: Locator, html: str | None, remaining: float) -> None:
+        """Return once the document changed so that the area may read differently, or `remaining` has passed."""
+        if html is None:  # the area could not be read: try again shortly
+            await asyncio.sleep(min(0.05, remaining))
+            return
+        try:
+            await asyncio.wait_for(
+                area.evaluate(_AREA_CHANGED_JS, [html, int(remaining * 1000)], timeout=remaining * 1000),
+                remaining + 0.5,
+            )
+        except (PlaywrightError, TimeoutError):
+            # Navigated away, closed, or replaced mid-wait: the next read finds out.
+            await asyncio.sleep(min(0.05, max(remaining, 0)))
 
 
 def _noted(result: LookupResult, note: str) -> LookupResult:
