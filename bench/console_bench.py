@@ -199,7 +199,7 @@ def _insert_cedulas(db: sqlite3.Connection, rows: list[tuple]) -> None:
 def _insert_attempts(db: sqlite3.Connection, rows: list[tuple]) -> None:
     db.executemany(
         "INSERT INTO cedula_lookupattempt (id, cedula_id, started_at, duration_ms, outcome, error_kind, message,"
-        " attempt, worker_pid, task_id, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " attempt, worker_pid, task_id, snapshot, selector_fallbacks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '')",
         rows,
     )
 
