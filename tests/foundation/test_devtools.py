@@ -18,7 +18,11 @@ def test_a_process_tree_is_read_with_its_grandchildren_command_lines_liveness_an
     parent = subprocess.Popen(["sh", "-c", "sleep 31 & sleep 32 & wait"])
     try:
         deadline = time.monotonic() + 10
-        while len(descendants(parent.pid)) < 2 and time.monotonic() < deadline:
+        # Both children forked and exec'd: right after the fork a child still reads as the shell.
+        while time.monotonic() < deadline and sorted(process_name(p) for p in descendants(parent.pid)) != [
+            "sleep 31",
+            "sleep 32",
+        ]:
             time.sleep(0.05)
         names = sorted(process_name(pid) for pid in descendants(parent.pid))
         assert names == ["sleep 31", "sleep 32"]
