@@ -147,7 +147,7 @@ def account_delete(*, user: User) -> AccountDeletion:
         row = CedulaInfo.objects.select_for_update().filter(user=user).first()
         if row is None:
             outcome = "none"
-        elif row.staff_listed or row.import_batch_id is not None:
+        elif row.staff_listed:  # every imported row is (import_sql, migration 0011)
             row.user = None
             row.save(update_fields=["user", "updated_at"])
             outcome = "unlinked"

@@ -103,11 +103,11 @@ def registry_runner(registry_site):
     runner.close()
 
 
-def _read_only_pragma(cursor) -> None:
+def _read_only_pragma(cursor, *, on: bool = True) -> None:
     if connection.vendor == "sqlite":
-        cursor.execute("PRAGMA query_only = ON")
+        cursor.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
     else:
-        cursor.execute("SET default_transaction_read_only = on")
+        cursor.execute(f"SET default_transaction_read_only = {'on' if on else 'off'}")
 
 
 def _refuse_on_every_connection(apply) -> None:
@@ -145,10 +145,7 @@ def _read_only_on() -> None:
 def _read_only_off() -> None:
     _stop_refusing()
     with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute("PRAGMA query_only = OFF")
-        else:
-            cursor.execute("SET default_transaction_read_only = off")
+        _read_only_pragma(cursor, on=False)
 
 
 FILLER_CEDULA = "9999999999"
