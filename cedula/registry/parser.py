@@ -28,6 +28,8 @@ class LookupResult:
     novedad: str | None = None
     resolucion: str | None = None
     fecha_novedad: datetime.date | None = None
+    # Set (a cedula.registry.failures.Cause value) when the failure is the system's, not the row's: see failures.py.
+    cause: str = ""
 
 
 # The eight fields a final answer carries, in the order staff read them. CedulaInfo stores them under the same names
