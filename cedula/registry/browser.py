@@ -48,6 +48,7 @@ from playwright_stealth import Stealth
 
 from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
+from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.parser import (
     LookupReport,
     LookupResult,
@@ -216,14 +217,15 @@ def desktop_user_agent(browser_version: str) -> tuple[str, str]:
 class _Failure(Exception):
     """A classified registry problem raised inside a lookup and turned into a LookupResult at its edge."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, cause: str = "") -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.cause = cause  # a failures.Cause when the system, not the row, failed
 
 
-def _error(kind: str, message: str) -> LookupResult:
-    return LookupResult(status="error", error_kind=kind, message=message)
+def _error(kind: str, message: str, cause: str = "") -> LookupResult:
+    return LookupResult(status="error", error_kind=kind, message=message, cause=cause)
 
 
 _NET_ERROR = re.compile(r"net::ERR_[A-Z_]+")
@@ -306,7 +308,7 @@ class RegistryClient:
         except TimeoutError:
             result = _error("timeout", f"Se agotó el presupuesto de {self.config.budget_s:g} s de la consulta.")
         except _Failure as failure:
-            result = _error(failure.kind, failure.message)
+            result = _error(failure.kind, failure.message, failure.cause)
         except PlaywrightTimeoutError:
             result = _error("timeout", "Un paso de la consulta no terminó a tiempo.")
         except PlaywrightError as exc:
@@ -474,8 +476,10 @@ class RegistryClient:
             form = _Form(context=context, page=page, opened_at=time.monotonic())
             try:
                 await self._load_form(form, own)
-            except (_Failure, PlaywrightError) as exc:
+            except _Failure as exc:
                 form.failure = exc
+            except PlaywrightError as exc:
+                form.failure = _page_load_failure(_classify_playwright_error(exc))
             form.opened_at = time.monotonic()
             return form
         except BaseException:
@@ -492,11 +496,14 @@ class RegistryClient:
                 cfg.registry_url, wait_until="domcontentloaded", timeout=budget.ms(cfg.nav_timeout_s)
             )
         except PlaywrightTimeoutError as exc:
-            raise _Failure("timeout", "La página del registro no cargó a tiempo.") from exc
+            raise _Failure("timeout", "La página del registro no cargó a tiempo.", Cause.REGISTRY_DOWN) from exc
         except PlaywrightError as exc:
-            raise _classify_playwright_error(exc) from exc
+            raise _page_load_failure(_classify_playwright_error(exc)) from exc
         if response is not None:
-            self._check_status(response.status)
+            try:
+                self._check_status(response.status)
+            except _Failure as failure:
+                raise _page_load_failure(failure) from None
         await _wait_for_form(page, budget.step(cfg.form_timeout_s))
         blocked = page.get_by_text(_BLOCK_TEXT)
         missing = ["nuip"]
@@ -519,7 +526,9 @@ class RegistryClient:
                 return
         form.html = await _content(page)
         result = parse_result(form.html)
-        if result.error_kind != "blocked":
+        if result.error_kind == "blocked":
+            result = dataclasses.replace(result, cause=Cause.BLOCKED)
+        else:
             what = (
                 "el formulario de consulta"
                 if "nuip" in missing
@@ -569,15 +578,18 @@ class RegistryClient:
 
     async def _solve_captcha(self, page: Page, budget: _Budget) -> None:
         widget = await page.query_selector(".g-recaptcha[data-sitekey]")
-        if widget is None or self._solver is None:
-            return  # without a solver the registry refuses and the parser says error/captcha
+        if widget is None:
+            return
+        if self._solver is None:
+            # A POST without an answer is refused for certain: the registry is not asked in vain.
+            raise _Failure("captcha", "La página pide captcha y no hay resolvedor configurado.", Cause.NO_SOLVER)
         site_key = await widget.get_attribute("data-sitekey") or ""
         try:
             token = await self._solver.solve_recaptcha_v2(
                 site_key=site_key, page_url=page.url, timeout_s=budget.step(self.config.captcha_timeout_s)
             )
         except CaptchaError as exc:
-            raise _Failure("captcha", str(exc)) from exc
+            raise _Failure("captcha", str(exc), solver_cause(exc.code) or "") from exc
         await page.evaluate(
             "token => { const el = document.getElementById('g-recaptcha-response'); if (el) { el.value = token; } }",
             token,
@@ -598,7 +610,11 @@ class RegistryClient:
             result = parse_result(seen.html)
             # The registry answers its bot defence with an HTML page where JSON belongs: "not JSON" means blocked.
             if result.error_kind == "unexpected_page":
-                return _error("blocked", "El registro respondió HTML en lugar de JSON (bloqueo probable).")
+                return _error(
+                    "blocked", "El registro respondió HTML en lugar de JSON (bloqueo probable).", Cause.BLOCKED
+                )
+            if result.error_kind == "blocked":
+                return dataclasses.replace(result, cause=Cause.BLOCKED)
             return result
         if not isinstance(data, dict):
             return _error("unexpected_page", "Respuesta JSON sin la forma esperada.")
@@ -677,6 +693,14 @@ class RegistryClient:
         except (PlaywrightError, TimeoutError):
             # Navigated away, closed, or replaced mid-wait: the next read finds out.
             await asyncio.sleep(min(0.05, max(remaining, 0)))
+
+
+def _page_load_failure(failure: _Failure) -> _Failure:
+    """The page itself could not be loaded (refused, reset, empty, DNS, timeout, 5xx): the registry is down for every
+    row, not for this one. A browser fault stays the worker's own."""
+    if failure.kind in ("network", "timeout", "server_error"):
+        failure.cause = Cause.REGISTRY_DOWN
+    return failure
 
 
 def _noted(result: LookupResult, note: str) -> LookupResult:

@@ -39,6 +39,17 @@ RESULT_FIELDS = ("departamento", "municipio", "puesto", "direccion", "mesa", "no
 
 
 @dataclass(frozen=True)
+class CaptchaSpend:
+    """Captcha solves a lookup accounts for: solved (paid for), used (sent with a POST), refused (the page rejected
+    it), wasted (expired or dropped unused). A pipeline that solves ahead attributes its waste to the next lookup."""
+
+    solved: int = 0
+    used: int = 0
+    refused: int = 0
+    wasted: int = 0
+
+
+@dataclass(frozen=True)
 class LookupReport:
     """One lookup as the client ran it: what it concluded, the answer it saw, how long it took. Pure data, so the
     processes that only record or reap outcomes never import the browser."""
@@ -48,6 +59,7 @@ class LookupReport:
     duration_ms: int
     # Elements of the page found by a fallback way, as "element:way" (e.g. "enviar:text"): the page is drifting.
     selector_fallbacks: tuple[str, ...] = ()
+    captcha: CaptchaSpend = CaptchaSpend()
 
 
 def fold(text: str) -> str:

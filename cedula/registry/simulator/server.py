@@ -150,6 +150,8 @@ class _State:
     captcha_tokens: set[str] = field(default_factory=set)
     requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=1000))
     overrides: OverridesFile | None = None  # answers changed while running (see overrides.py)
+    solver_error: str = ""  # every solver call (in.php, res.php) answers this error code while it is set
+    solver_balance: float = 10.0  # what getbalance answers (0.0 while solver_error is ERROR_ZERO_BALANCE)
 
     def outcome_for(self, cedula: str) -> outcomes.Outcome:
         return self.overrides.outcome_for(cedula) if self.overrides else outcomes.outcome_for(cedula)
@@ -408,6 +410,14 @@ class _Handler(BaseHTTPRequestHandler):
             return reply(False, "ERROR_WRONG_USER_KEY")
         if params["key"] != state.solver_key:
             return reply(False, "ERROR_KEY_DOES_NOT_EXIST")
+        if params.get("action") == "getbalance":
+            # 2captcha answers an empty account's balance as 0, not as an error; a bad key is refused above or here.
+            if state.solver_error in ("ERROR_KEY_DOES_NOT_EXIST", "ERROR_WRONG_USER_KEY"):
+                return reply(False, state.solver_error)
+            balance = 0.0 if state.solver_error == "ERROR_ZERO_BALANCE" else state.solver_balance
+            return reply(True, f"{balance:.5f}")
+        if state.solver_error:
+            return reply(False, state.solver_error)
         if path == "/in.php":
             if params.get("method") != "userrecaptcha":
                 return reply(False, "ERROR_BAD_PARAMETERS")
@@ -456,6 +466,11 @@ class SimulatorHandle:
         with self._server.state.lock:
             self._server.state.behaviours = behaviours
             self._server.state.flaky_seen.clear()
+
+    def set_solver_error(self, code: str | None) -> None:
+        """Make every solver call answer `code` (ERROR_ZERO_BALANCE, ERROR_KEY_DOES_NOT_EXIST, ...) until cleared."""
+        with self._server.state.lock:
+            self._server.state.solver_error = code or ""
 
     @property
     def requests(self) -> list[dict[str, Any]]:
