@@ -51,6 +51,14 @@ def check_page_changed() -> str | None:
     return alerts.page_changed_check()
 
 
+def read_captcha_balance() -> str:
+    """Scheduled every 15 min: read the captcha solver's balance (free), check the runway; nothing without a solver."""
+    from cedula.services.captcha_balance import captcha_balance_read
+
+    row = captcha_balance_read()
+    return row.error_code or ("read" if row.solver else "no_solver")
+
+
 def run_canary() -> str | None:
     """Scheduled (hourly by default) when REGISTRY_CANARY_CEDULA is set: look it up and compare the answer."""
     from cedula.registry.browser import get_runner  # heavy: Playwright, loaded by the worker only
