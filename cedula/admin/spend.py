@@ -21,8 +21,13 @@ BALANCE_ERRORS = {
 }
 
 
+def decimal(value: float, decimals: int, *, grouping: bool = False) -> str:
+    # Django's number_format cuts the digits past decimal_pos; money and rates are rounded.
+    return formats.number_format(round(value, decimals), decimal_pos=decimals, use_l10n=True, force_grouping=grouping)
+
+
 def usd(value: float, decimals: int = 2) -> str:
-    return "USD " + formats.number_format(value, decimal_pos=decimals, use_l10n=True, force_grouping=True)
+    return "USD " + decimal(value, decimals, grouping=True)
 
 
 def count(value: int) -> str:
@@ -47,7 +52,7 @@ def loss_text(spend: Spend) -> str:
     rate = spend.loss_rate
     if rate is None:
         return "sin captchas resueltos todavía"
-    pct = formats.number_format(rate * 100, decimal_pos=1, use_l10n=True)
+    pct = decimal(rate * 100, 1)
     return f"{pct} % rechazados o perdidos"
 
 
@@ -126,7 +131,8 @@ def batch_spend_view(*, batch_id: int, rows_left: int) -> dict[str, Any]:
     """The batch page's "Gasto en captchas" card: so far, and to finish."""
     estimate: BatchSpend = captcha_spend.batch_spend_estimate(batch_id=batch_id, rows_left=rows_left)
     spend = estimate.so_far
-    per_row = formats.number_format(estimate.solves_per_row, decimal_pos=2, use_l10n=True)
+    ratio = estimate.solves_per_row
+    per_row = count(int(ratio)) if ratio == int(ratio) else decimal(ratio, 2)
     if not estimate.solver:
         to_finish = "No hay resolvedor de captcha configurado: terminar el lote no gasta captchas."
     elif rows_left == 0:
@@ -134,7 +140,7 @@ def batch_spend_view(*, batch_id: int, rows_left: int) -> dict[str, Any]:
     else:
         to_finish = (
             f"{count(rows_left)} {plural(rows_left, 'cédula', 'cédulas')} por consultar × {per_row} "
-            f"{plural(estimate.solves_per_row, 'captcha', 'captchas')} por cédula ({BASIS_TEXT[estimate.basis]})"
+            f"{plural(ratio, 'captcha', 'captchas')} por cédula ({BASIS_TEXT[estimate.basis]})"
         )
     return {
         "so_far_cost": usd(spend.cost_usd),
