@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from cedula.budget import local_day_start
 from cedula.models import CaptchaBalance, ImportBatch, LookupAttempt
+from cedula.registry.captcha import make_solver
 from cedula.registry.parser import CaptchaSpend
 
 KINDS = ("solved", "used", "refused", "wasted")
@@ -35,8 +36,6 @@ def price_per_solve_usd() -> float:
 
 
 def solver_configured() -> bool:
-    from cedula.registry.captcha import make_solver  # no Django, no Playwright: cheap to import
-
     return (
         make_solver(kind=settings.CAPTCHA_SOLVER, api_url=settings.CAPTCHA_API_URL, api_key=settings.CAPTCHA_API_KEY)
         is not None

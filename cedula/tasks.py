@@ -7,6 +7,7 @@ from dataclasses import asdict
 import structlog
 
 from cedula import alerts, services
+from cedula.services.captcha_balance import captcha_balance_read
 
 logger = structlog.get_logger(__name__)
 
@@ -53,8 +54,6 @@ def check_page_changed() -> str | None:
 
 def read_captcha_balance() -> str:
     """Scheduled every 15 min: read the captcha solver's balance (free), check the runway; nothing without a solver."""
-    from cedula.services.captcha_balance import captcha_balance_read
-
     row = captcha_balance_read()
     return row.error_code or ("read" if row.solver else "no_solver")
 

@@ -37,6 +37,7 @@ def captcha_balance_read(*, now: dt.datetime | None = None) -> CaptchaBalance:
         row.solver, row.balance_usd, row.read_at, row.error_code, row.error = "", None, None, "", ""
         row.save()
         logger.info("captcha_balance_skipped", reason="no_solver")
+        captcha_runway_check(now=now, reading=row)  # changes no alert; the console's alerts card says why
         return row
     row.solver = solver.name
     try:
@@ -58,7 +59,9 @@ def captcha_runway_check(*, now: dt.datetime, reading: CaptchaBalance) -> str | 
     again (or nothing is spent today). Returns "fired", "recovered" or None (nothing sent)."""
     threshold = float(settings.CAPTCHA_RUNWAY_ALERT_DAYS)
     spent = captcha_spend.spend_today(now=now).cost_usd
-    runway = captcha_spend.runway(balance_usd=reading.balance_usd, spent_today_usd=spent, now=now)
+    runway = captcha_spend.runway(
+        balance_usd=reading.balance_usd, spent_today_usd=spent, now=now, solver=bool(reading.solver)
+    )
     known = bool(threshold) and runway.reason in ("empty", "no_spend", "rate")
     bad = known and runway.days is not None and runway.days < threshold
     data = {

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from prometheus_client.parser import text_string_to_metric_families
 
-from cedula import captcha_spend, tasks
+from cedula import captcha_spend, selectors, tasks
 from cedula.captcha_spend import Spend, runway
 from cedula.models import AlertState, CaptchaBalance, CedulaInfo, ImportBatch, LookupAttempt
 from cedula.registry.parser import CaptchaSpend, LookupReport
@@ -200,14 +200,17 @@ def test_the_schedule_reads_the_balance_from_the_solver_api(solver, db):
     assert not [r for r in solver.requests if r["path"] == "/in.php"], "reading the balance solves nothing"
 
 
-def test_without_a_solver_the_schedule_reads_nothing_and_says_so(settings, db):
+def test_without_a_solver_the_schedule_reads_nothing_and_says_so(settings, db, sentry_capture):
     settings.CAPTCHA_SOLVER = "none"
 
     assert tasks.read_captcha_balance() == "no_solver"
 
     row = CaptchaBalance.objects.get(pk=1)
     assert (row.solver, row.balance_usd) == ("", None)
-    assert not AlertState.objects.filter(pk="captcha_runway").exists()
+    assert AlertState.objects.get(pk="captcha_runway").firing is False
+    assert alert_events(sentry_capture.events()) == []
+    [panel_row] = [r for r in selectors.alert_panel() if r.key == "captcha_runway"]
+    assert panel_row.summary == "Sin resolvedor de captcha configurado."
 
 
 def test_a_refused_key_keeps_the_last_good_balance_and_changes_no_alert(solver, db, sentry_capture):
@@ -257,6 +260,9 @@ def test_a_short_runway_at_todays_rate_alerts_on_crossing_and_on_recovery(solver
         assert [(e["tags"]["alert_state"], e["level"]) for e in events] == [("firing", "error")]
         assert events[0]["message"] == "captcha solver balance lasts 1.74 days at today's rate"
         assert events[0]["contexts"]["alert"]["threshold_days"] == 3
+        [panel_row] = [r for r in selectors.alert_panel() if r.key == "captcha_runway"]
+        assert (panel_row.firing, panel_row.label) == (True, "Saldo de captchas")
+        assert panel_row.summary == "Alcanza para 1 día al ritmo de hoy (alerta bajo 3 días)."
 
         sentry_capture.clear()
         settings.CAPTCHA_RUNWAY_ALERT_DAYS = 1  # the operator accepts a shorter runway
@@ -310,6 +316,7 @@ def test_metrics_export_the_spend_the_balance_and_the_runway(client, settings, s
     # USD 0.008 in 12 hours is USD 0.016 a day: USD 10 lasts 625 days.
     assert _value(families["cedula_captcha_runway_days"]) == pytest.approx(625)
     assert _value(families["cedula_captcha_runway_low"]) == 0
+    assert _value(families["cedula_alert_firing"], alert="captcha_runway", check="captcha_runway") == 0
 
 
 def test_metrics_without_a_solver_or_a_reading_are_nan_not_zero(client, settings, db):
