@@ -53,7 +53,7 @@ def loss_text(spend: Spend) -> str:
     if rate is None:
         return "sin captchas resueltos todavía"
     pct = decimal(rate * 100, 1)
-    return f"{pct} % rechazados o perdidos"
+    return f"{pct}\u00a0% rechazados o perdidos"  # the sign stays with its number on a narrow screen
 
 
 def days_text(days: float) -> str:
