@@ -75,6 +75,17 @@ class Spend:
         return self.solved / accepted if accepted > 0 else None
 
 
+def attempt_spend(attempt: LookupAttempt) -> Spend:
+    """One attempt's solves (its own page shows them)."""
+    return Spend(
+        solved=attempt.captcha_solved,
+        used=attempt.captcha_used,
+        refused=attempt.captcha_refused,
+        wasted=attempt.captcha_wasted,
+        price_per_solve_usd=price_per_solve_usd(),
+    )
+
+
 def _sum(attempts: QuerySet[LookupAttempt]) -> Spend:
     totals = attempts.aggregate(**{kind: Coalesce(Sum(f"captcha_{kind}"), 0) for kind in KINDS})
     return Spend(**{kind: int(totals[kind]) for kind in KINDS}, price_per_solve_usd=price_per_solve_usd())

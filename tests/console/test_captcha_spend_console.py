@@ -134,3 +134,12 @@ def test_the_batch_page_prices_a_large_batch_before_any_solve(admin_client, cedu
     assert text_of(html, "batch-spend-estimate") == (
         "3 cédulas por consultar × 1 captcha por cédula (sin captchas observados todavía: un captcha por cédula)"
     )
+
+
+def test_an_attempts_page_shows_its_captchas(admin_client, cedula_factory, with_solver):
+    spent(cedula_factory(), solved=2, used=1, wasted=1)
+    attempt = LookupAttempt.objects.get()
+
+    html = admin_client.get(reverse("admin:cedula_lookupattempt_change", args=[attempt.pk])).content.decode()
+
+    assert "2 resueltos (USD 0,01): 1 usado, 0 rechazados, 1 perdido" in html
