@@ -12,11 +12,11 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, cast
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily, Metric
 
@@ -29,6 +29,10 @@ KINDS = ("solved", "used", "refused", "wasted")
 # Today's rate is today's spend over the hours gone since Bogotá midnight, but never over less than this: the first
 # solve at 00:05 must not read as a day of 288 solves.
 MIN_RATE_WINDOW_H = 1.0
+# A day is closed (its sum cached) once it ended this long ago: a lookup started before midnight is recorded within
+# its task's 120 s timeout, and its attempt counts on the day it started.
+CLOSED_AFTER = dt.timedelta(minutes=10)
+CLOSED_DAY_CACHE_S = 40 * 24 * 3600
 
 
 def price_per_solve_usd() -> float:
@@ -105,9 +109,34 @@ def spend_today(*, now: dt.datetime) -> Spend:
     return spend_between(start=day_start(now), end=now + dt.timedelta(seconds=1))
 
 
+def day_spend(*, day: dt.date, now: dt.datetime) -> Spend:
+    """One Bogotá day's spend. A day over for CLOSED_AFTER is summed once and kept in the cache: a month of attempts
+    at the politeness bound is half a million rows, which a dashboard refreshed every 30 s must not re-add."""
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=timezone.get_current_timezone())
+    end = start + dt.timedelta(days=1)
+    if now - end < CLOSED_AFTER:
+        return spend_between(start=start, end=min(end, now + dt.timedelta(seconds=1)))
+    key = f"captcha-spend-day:{day.isoformat()}"
+    counts = cache.get(key)
+    if counts is None:
+        spend = spend_between(start=start, end=end)
+        counts = [getattr(spend, kind) for kind in KINDS]
+        cache.set(key, counts, timeout=CLOSED_DAY_CACHE_S)
+    return Spend(**dict(zip(KINDS, map(int, counts), strict=True)), price_per_solve_usd=price_per_solve_usd())
+
+
+def _total(spends: Iterable[Spend]) -> Spend:
+    listed = list(spends)
+    return Spend(
+        **{kind: sum(getattr(spend, kind) for spend in listed) for kind in KINDS},
+        price_per_solve_usd=price_per_solve_usd(),
+    )
+
+
 def spend_this_month(*, now: dt.datetime) -> Spend:
-    start = day_start(now).replace(day=1)
-    return spend_between(start=start, end=now + dt.timedelta(seconds=1))
+    """The Bogotá calendar month so far: its closed days from the cache, today from the attempts."""
+    today = timezone.localtime(now).date()
+    return _total(day_spend(day=today.replace(day=n), now=now) for n in range(1, today.day + 1))
 
 
 @dataclass(frozen=True)
@@ -119,21 +148,9 @@ class DaySpend:
 def spend_by_day(*, days: int, now: dt.datetime) -> list[DaySpend]:
     """The last `days` Bogotá days, oldest first, today included; days without attempts count zero."""
     today = timezone.localtime(now).date()
-    first = today - dt.timedelta(days=days - 1)
-    start = day_start(now) - dt.timedelta(days=days - 1)
-    query = (
-        LookupAttempt.objects.filter(started_at__gte=start, started_at__lt=now + dt.timedelta(seconds=1))
-        .annotate(day=TruncDate("started_at", tzinfo=timezone.get_current_timezone()))
-        .values("day")
-        .annotate(**{kind: Coalesce(Sum(f"captcha_{kind}"), 0) for kind in KINDS})
-    )
-    # The stubs type the rows by the annotation before values() only; the sums are there too.
-    rows = cast(Iterable[dict[str, Any]], query)
-    price = price_per_solve_usd()
-    by_day = {row["day"]: Spend(**{k: int(row[k]) for k in KINDS}, price_per_solve_usd=price) for row in rows}
     return [
-        DaySpend(day=day, spend=by_day.get(day, Spend(price_per_solve_usd=price)))
-        for day in (first + dt.timedelta(days=n) for n in range(days))
+        DaySpend(day=day, spend=day_spend(day=day, now=now))
+        for day in (today - dt.timedelta(days=n) for n in range(days - 1, -1, -1))
     ]
 
 

@@ -328,3 +328,18 @@ def test_metrics_without_a_solver_or_a_reading_are_nan_not_zero(client, settings
     assert math.isnan(_value(families["cedula_captcha_balance_usd"]))
     assert math.isnan(_value(families["cedula_captcha_runway_days"]))
     assert _value(families["cedula_captcha_spend_today_usd"]) == 0
+
+
+def test_a_closed_day_is_summed_once_and_the_month_adds_the_days(lookups, django_assert_num_queries):
+    with time_machine.travel(dt.datetime(2026, 3, 1, 10, 0, tzinfo=BOGOTA), tick=False):
+        lookups([paid(4)])
+    with time_machine.travel(dt.datetime(2026, 3, 3, 10, 0, tzinfo=BOGOTA), tick=False):
+        lookups([paid(1, used=0, wasted=1)])
+        now = timezone.now()
+        with django_assert_num_queries(3):  # 1 and 2 March summed, today summed
+            month = captcha_spend.spend_this_month(now=now)
+        with django_assert_num_queries(1):  # only today again
+            again = captcha_spend.spend_this_month(now=now)
+
+    assert (month.solved, month.used, month.wasted) == (5, 4, 1)
+    assert again == month
