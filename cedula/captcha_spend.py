@@ -186,7 +186,8 @@ def batch_spend_estimate(*, batch_id: int, rows_left: int, now: dt.datetime | No
     so_far = batch_spend(batch_id=batch_id)
     ratio, basis = so_far.solves_per_accepted, "batch"
     if ratio is None:
-        ratio, basis = spend_between(start=now - dt.timedelta(days=30), end=now).solves_per_accepted, "recent"
+        recent = _total(day.spend for day in spend_by_day(days=30, now=now))  # closed days come from the cache
+        ratio, basis = recent.solves_per_accepted, "recent"
     if ratio is None:
         ratio, basis = 1.0, "price"
     return BatchSpend(so_far=so_far, rows_left=rows_left, solves_per_row=ratio, basis=basis, solver=solver_configured())
