@@ -38,6 +38,10 @@ def plural(n: int | float, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
+def solved_text(n: int) -> str:
+    return f"{count(n)} {plural(n, 'resuelto', 'resueltos')}"
+
+
 def spend_line(spend: Spend) -> str:
     """ "12 resueltos (USD 0,04): 11 usados, 1 rechazado, 0 perdidos" """
     return (
@@ -98,8 +102,14 @@ def _when(moment: dt.datetime) -> str:
 
 def spend_panel_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """The dashboard's "Gasto en captchas" card."""
+    now = now or timezone.now()
     panel = captcha_spend.spend_panel(now=now)
+    days = captcha_spend.spend_by_day(days=7, now=now)
     return {
+        "days": [
+            {"day": f"{d.day:%d/%m}", "cost": usd(d.spend.cost_usd), "solved": solved_text(d.spend.solved)}
+            for d in reversed(days)
+        ],
         "solver": panel.solver,
         "today_cost": usd(panel.today.cost_usd),
         "today_line": spend_line(panel.today),

@@ -64,6 +64,10 @@ def test_the_dashboard_shows_todays_and_this_months_spend_the_balance_and_the_ru
     # USD 2.99 in 6 hours is USD 11.96 a day: USD 25.50 lasts 2.13 days, under the 3-day alert.
     assert text_of(html, "spend-runway") == "Al ritmo de hoy (USD 11,96 al día) alcanza para 2 días."
     assert 'data-runway-low="1"' in html and "Saldo por agotarse" in html
+    days = re.search(r'data-testid="spend-days".*?</details>', html, re.S).group(0)
+    rows = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in re.findall(r"<tr.*?</tr>", days, re.S)]
+    assert rows[:2] == ["03/03 1.000 resueltos USD 2,99", "02/03 2.000 resueltos USD 5,98"]
+    assert len(rows) == 7
     assert text_of(html, "spend-price") == (
         "Precio: USD 2,99 por 1.000 captchas · Alerta a guardia si alcanza para menos de 3 días."
     )

@@ -67,6 +67,8 @@ def test_the_spend_cards_at_desk_and_phone_width(live_server, chromium, admin_us
             element = page.locator(f'[data-testid="{card}"]').locator(
                 "xpath=ancestor::div[contains(@class,'rounded')][1]"
             )
+            if name == "dashboard":
+                page.locator('[data-testid="spend-days"] summary').click()  # the 7 days open in the picture
             element.scroll_into_view_if_needed()
             element.screenshot(path=str(OUT / f"spend-{name}-card-{width}.png"))
             page.screenshot(path=str(OUT / f"spend-{name}-{width}.png"), full_page=True)
