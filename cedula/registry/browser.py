@@ -338,6 +338,8 @@ class RegistryClient:
         spend = seen.captcha
         if spend.used and result.error_kind == "captcha":  # i24b: the page refused the token we sent
             spend = dataclasses.replace(spend, refused=spend.used)
+        elif spend.solved > spend.used:  # i24b: paid for, and the lookup ended before its POST left
+            spend = dataclasses.replace(spend, wasted=spend.solved - spend.used)
         return LookupReport(
             result=result,
             html=seen.html,
