@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from cedula import selectors
+from cedula import captcha_spend, selectors
 from cedula.models import Breaker, Priority
 
 WINDOW_MIN = 60
@@ -99,6 +99,8 @@ class CedulaCollector(Collector):
             alerts.add_metric([status.alert, status.key], 1.0 if status.firing else 0.0)
         alerts.add_metric(["breaker", "breaker"], 0.0 if breaker["state"] == Breaker.State.CLOSED else 1.0)
         yield alerts
+
+        yield from captcha_spend.spend_metrics(now=now)
 
 
 def render() -> bytes:

@@ -283,6 +283,12 @@ class LookupAttempt(models.Model):
     snapshot = models.TextField("captura", blank=True)
     # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
     selector_fallbacks = models.CharField("selectores de respaldo", max_length=200, blank=True)
+    # Captcha solves this attempt accounts for (LookupReport.captcha): solved are paid for, used were sent, refused
+    # the page rejected, wasted expired or were dropped unused. Spend per batch and per day sums these.
+    captcha_solved = models.PositiveSmallIntegerField("captchas resueltos", default=0, db_default=0)
+    captcha_used = models.PositiveSmallIntegerField("captchas usados", default=0, db_default=0)
+    captcha_refused = models.PositiveSmallIntegerField("captchas rechazados", default=0, db_default=0)
+    captcha_wasted = models.PositiveSmallIntegerField("captchas perdidos", default=0, db_default=0)
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -410,6 +416,24 @@ class Breaker(models.Model):
 
     def __str__(self) -> str:
         return "pausado" if self.paused else self.state
+
+
+class CaptchaBalance(models.Model):
+    """The captcha solver's balance as last read by the schedule (one row, pk=1): the runway and its alert use it."""
+
+    solver = models.CharField(max_length=32, blank=True)  # "" while no solver is configured
+    balance_usd = models.FloatField(null=True, blank=True)  # the last good reading
+    read_at = models.DateTimeField(null=True, blank=True)  # when balance_usd was read
+    checked_at = models.DateTimeField(null=True, blank=True)  # the last try, good or not
+    error_code = models.CharField(max_length=64, blank=True)  # the last try's failure (ERROR_KEY_DOES_NOT_EXIST ...)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "saldo del resolvedor de captcha"
+        verbose_name_plural = "saldos del resolvedor de captcha"
+
+    def __str__(self) -> str:
+        return f"{self.solver or 'sin resolvedor'}: {self.balance_usd}"
 
 
 class LookupTicket(models.Model):

@@ -853,6 +853,7 @@ ALERT_LABELS = {
     "stall": ("stall", "Cola detenida"),
     "page_changed": ("page_changed", "Página cambiada (respuestas inesperadas)"),
     "canary": ("page_changed", "Cédula de control"),
+    "captcha_runway": ("captcha_runway", "Saldo de captchas"),  # i24b: cedula.services.captcha_balance
 }
 
 
@@ -898,7 +899,22 @@ def _alert_summary(key: str, detail: dict[str, Any], state: Any) -> str:
         )
     if key == "canary":
         return f"Esperada «{detail.get('expected', '')}», recibida «{detail.get('got', '')}»."
+    if key == "captcha_runway":
+        return _runway_summary(detail)
     return ""
+
+
+def _runway_summary(detail: dict[str, Any]) -> str:
+    days, threshold = detail.get("runway_days"), detail.get("threshold_days", 0)
+    if detail.get("reason") == "no_solver":
+        return "Sin resolvedor de captcha configurado."
+    if detail.get("reason") == "empty":
+        return "Saldo agotado."
+    if days is None:
+        return "Hoy no se ha gastado nada."
+    whole = int(days)
+    span = "menos de un día" if whole < 1 else f"{whole} día" + ("" if whole == 1 else "s")
+    return f"Alcanza para {span} al ritmo de hoy (alerta bajo {threshold:g} día{'' if threshold == 1 else 's'})."
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import asdict
 import structlog
 
 from cedula import alerts, services
+from cedula.services.captcha_balance import captcha_balance_read
 
 logger = structlog.get_logger(__name__)
 
@@ -49,6 +50,12 @@ def check_stall() -> str | None:
 def check_page_changed() -> str | None:
     """Scheduled each minute: tell Sentry when unexpected_page answers dominate (the page changed shape)."""
     return alerts.page_changed_check()
+
+
+def read_captcha_balance() -> str:
+    """Scheduled every 15 min: read the captcha solver's balance (free), check the runway; nothing without a solver."""
+    row = captcha_balance_read()
+    return row.error_code or ("read" if row.solver else "no_solver")
 
 
 def run_canary() -> str | None:

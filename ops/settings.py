@@ -330,6 +330,14 @@ CONSOLE_BASE_URL = env.str("CONSOLE_BASE_URL", default="")
 # /metrics answers only `Authorization: Bearer <token>`; empty: /metrics is off (404).
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
+# --- Captcha spend (docs/observability.md) ---------------------------------------------------------------------------
+# What the solver charges per 1,000 reCAPTCHA v2 solves (2captcha: about USD 2.99): every cost shown comes from it.
+CAPTCHA_PRICE_PER_1000_USD = env.float("CAPTCHA_PRICE_PER_1000_USD", default=2.99)
+# On-call hears when the balance lasts fewer days than this at today's spend rate (0 turns the alert off).
+CAPTCHA_RUNWAY_ALERT_DAYS = env.float("CAPTCHA_RUNWAY_ALERT_DAYS", default=3.0)
+if CAPTCHA_PRICE_PER_1000_USD < 0 or CAPTCHA_RUNWAY_ALERT_DAYS < 0:
+    raise environ.ImproperlyConfigured("CAPTCHA_PRICE_PER_1000_USD and CAPTCHA_RUNWAY_ALERT_DAYS must be >= 0.")
+
 # --- Django-Q2 --------------------------------------------------------------------------------------------------------
 # timeout < retry: a running task is never handed out a second time. The backlog lives in our tables, not here.
 Q_REDIS_URL = env.str("Q_REDIS_URL", default="")

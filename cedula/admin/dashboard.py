@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cedula import display, selectors
+from cedula.admin.spend import spend_panel_view
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
@@ -88,6 +89,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
         "alerts_panel": selectors.alert_panel(now=now),
+        "captcha_spend": spend_panel_view(now=now),
     }
 
 

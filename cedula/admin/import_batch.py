@@ -20,6 +20,7 @@ from unfold.decorators import action, display
 from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
+from cedula.admin.spend import batch_spend_view
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
 from cedula.services import revalidation
 from cedula.services.audit import audit_record
@@ -163,6 +164,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
             "errors_url": reverse("admin:cedula_cedulainfo_changelist")
             + f"?import_batch__id__exact={batch.pk}&status__exact={Status.ERROR}",
             "now": timezone.localtime(),
+            "spend": batch_spend_view(batch_id=batch.pk, rows_left=page.outstanding),
         }
 
     def get_urls(self) -> list:

@@ -22,6 +22,8 @@ from cedula.admin.dashboard import message_html
 from cedula.admin.filters import LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
+from cedula.admin.spend import spend_line
+from cedula.captcha_spend import attempt_spend
 from cedula.models import CedulaInfo, LookupAttempt
 from cedula.services.audit import audit_record
 
@@ -70,7 +72,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     fields = ["cedula_link", "started_at", "duration_ms", "outcome", "error_kind", "message", "selector_fallbacks",
-              "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
+              "captcha_spend", "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
     export_form_class = ExportForm
@@ -94,6 +96,10 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
         return format_html(
             '<a class="text-primary-600 underline" href="{}">{}</a>', url, screen.format_cedula(obj.cedula.cedula)
         )
+
+    @display(description="captchas")
+    def captcha_spend(self, obj: LookupAttempt) -> str:  # i24b
+        return spend_line(attempt_spend(obj))
 
     @display(description="mensaje")
     def short_message(self, obj: LookupAttempt) -> str:

@@ -50,6 +50,7 @@ from cedula.normalize import mask_cedula, scrub_text
 from cedula.registry.captcha import CaptchaError, CaptchaSolver, make_solver
 from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.parser import (
+    CaptchaSpend,
     LookupReport,
     LookupResult,
     answer_text,
@@ -244,6 +245,7 @@ def _classify_playwright_error(exc: PlaywrightError) -> _Failure:
 class _Seen:
     html: str = ""
     fallbacks: list[str] = field(default_factory=list)
+    captcha: CaptchaSpend = CaptchaSpend()  # i24b: the inline solve's spend (issue 24's pipeline replaces this)
 
 
 @dataclass
@@ -333,8 +335,17 @@ class RegistryClient:
             error_kind=result.error_kind,
             duration_ms=duration_ms,
         )
+        spend = seen.captcha
+        if spend.used and result.error_kind == "captcha":  # i24b: the page refused the token we sent
+            spend = dataclasses.replace(spend, refused=spend.used)
+        elif spend.solved > spend.used:  # i24b: paid for, and the lookup ended before its POST left
+            spend = dataclasses.replace(spend, wasted=spend.solved - spend.used)
         return LookupReport(
-            result=result, html=seen.html, duration_ms=duration_ms, selector_fallbacks=tuple(seen.fallbacks)
+            result=result,
+            html=seen.html,
+            duration_ms=duration_ms,
+            selector_fallbacks=tuple(seen.fallbacks),
+            captcha=spend,
         )
 
     async def close(self) -> None:
@@ -549,7 +560,7 @@ class RegistryClient:
         if not form.type_chosen:
             await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
         await form.elements["nuip"].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
-        await self._solve_captcha(page, budget)
+        await self._solve_captcha(page, budget, seen)
 
         # Submit and wait for the page's own POST to its own URL to finish (or fail): its body is the answer.
         answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = asyncio.get_running_loop().create_future()
@@ -562,6 +573,8 @@ class RegistryClient:
         page.on("requestfinished", lambda request: on_done(request, None))
         page.on("requestfailed", lambda request: on_done(request, request.failure or "net::ERR_FAILED"))
         await form.elements["enviar"].click(timeout=budget.ms(cfg.form_timeout_s))
+        if seen.captcha.solved:  # i24b: the token left with the POST
+            seen.captcha = dataclasses.replace(seen.captcha, used=1)
         try:
             request, failure = await asyncio.wait_for(answered, budget.step(cfg.answer_timeout_s))
         except TimeoutError as exc:
@@ -576,7 +589,7 @@ class RegistryClient:
         self._check_status(response.status)
         return await self._read_answer(page, cedula, seen, budget)
 
-    async def _solve_captcha(self, page: Page, budget: _Budget) -> None:
+    async def _solve_captcha(self, page: Page, budget: _Budget, seen: _Seen) -> None:
         widget = await page.query_selector(".g-recaptcha[data-sitekey]")
         if widget is None:
             return
@@ -590,6 +603,7 @@ class RegistryClient:
             )
         except CaptchaError as exc:
             raise _Failure("captcha", str(exc), solver_cause(exc.code) or "") from exc
+        seen.captcha = CaptchaSpend(solved=1)  # i24b: paid for from here, used once the POST leaves
         await page.evaluate(
             "token => { const el = document.getElementById('g-recaptcha-response'); if (el) { el.value = token; } }",
             token,

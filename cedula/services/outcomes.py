@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cedula.captcha_spend import attempt_spend_fields
 from cedula.changes import Answer
 from cedula.models import FINAL_STATUSES, CedulaInfo, ErrorKind, LookupAttempt, Status
 from cedula.normalize import mask_cedula
@@ -73,6 +74,7 @@ def lookup_record_outcome(
             task_id=task_id,
             snapshot="" if is_final else redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES),
             selector_fallbacks=",".join(report.selector_fallbacks)[:200],
+            **attempt_spend_fields(report.captcha),  # i24b: the captcha solves this attempt accounts for
         )
         info.claimed_at = None
         info.claim_token = ""

@@ -26,6 +26,7 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "accounts-refresh-requests-purge": "ops.accounts.tasks.refresh_requests_purge",
         "lookups-stall": "cedula.tasks.check_stall",
         "lookups-page-changed": "cedula.tasks.check_page_changed",
+        "captcha-balance": "cedula.tasks.read_captcha_balance",
     }
     minutes = dict(Schedule.objects.values_list("name", "minutes"))
     assert minutes == {
@@ -36,6 +37,7 @@ def test_setup_schedules_is_idempotent_and_removes_stale_ones():
         "accounts-refresh-requests-purge": 24 * 60,
         "lookups-stall": 1,
         "lookups-page-changed": 1,
+        "captcha-balance": 15,
     }
     assert all(s.repeats == -1 for s in Schedule.objects.all())
 

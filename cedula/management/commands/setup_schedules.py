@@ -25,6 +25,8 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     "lookups-stall": ("cedula.tasks.check_stall", 1),
     # On-call hears of a registry page that changed shape (unexpected_page answers dominate).
     "lookups-page-changed": ("cedula.tasks.check_page_changed", 1),
+    # The captcha solver's balance (a free call) and the runway alert; does nothing while no solver is configured.
+    "captcha-balance": ("cedula.tasks.read_captcha_balance", 15),
 }
 # Declared only when REGISTRY_CANARY_CEDULA is set; every REGISTRY_CANARY_EVERY_MIN minutes.
 CANARY_SCHEDULE = ("registry-canary", "cedula.tasks.run_canary")
