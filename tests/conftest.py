@@ -19,7 +19,7 @@ def _isolated_settings(settings, tmp_path):
 
 
 # === factories ======================================================================================================
-from tests.factories import CedulaInfoFactory, UserFactory  # noqa: E402
+from tests.helpers.factories import CedulaInfoFactory, UserFactory  # noqa: E402
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def registry_site_factory():
 
 
 # === queue (real qcluster worker) ===================================================================================
-from tests.worker import WorkerProcess  # noqa: E402
+from tests.helpers.worker import WorkerProcess  # noqa: E402
 
 
 @pytest.fixture

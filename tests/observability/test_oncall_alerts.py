@@ -12,7 +12,7 @@ from cedula import alerts, selectors, services, tasks
 from cedula.models import THROTTLE_PK, AlertState, Breaker, CedulaInfo, LookupAttempt, Throttle
 from cedula.registry.simulator.outcomes import MALFORMED
 from cedula.services import canary
-from tests.observability.conftest import report
+from tests.helpers.observability import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CANARY = "1013572479"  # a demo cedula: active in BARRANQUILLA
