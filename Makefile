@@ -9,7 +9,7 @@ CHROMIUM_STAMP := var/.chromium
 HEADLESS_SHELL := /usr/lib/chromium/chromium-headless-shell
 PYTEST_ARGS ?=
 
-.PHONY: run test install chromium migrate lint typecheck bench clean messages
+.PHONY: run test quick install chromium migrate lint typecheck bench bench-smoke clean messages
 
 $(VENV)/bin/python:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 1; }
@@ -61,6 +61,12 @@ test: install
 	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The fast loop while at work: every test not marked `integration` (no Chromium, no qcluster, no stand-in site), in
+# parallel on every core (pytest-xdist; each worker gets its own test database, test.sqlite3_gw0 ...). No lint.
+QUICK_WORKERS ?= auto
+quick: $(STAMP) messages
+	$(PY) -m pytest -m "not integration" -n $(QUICK_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+
 run: migrate
 	@./dev create_demo_staff
 	@./dev setup_schedules
@@ -83,6 +89,10 @@ bench: install
 	$(PY) bench/queue_bench.py
 	$(PY) bench/import_bench.py
 	$(PY) bench/console_bench.py
+
+# Every bench/*.py once at its tiny size (BENCH_SMOKE=1): CI's check that each still measures the page it names.
+bench-smoke: install
+	$(PY) -m devtools.bench_smoke
 
 clean:
 	rm -rf $(VENV) var

@@ -7,7 +7,9 @@
 Everything is real and on 127.0.0.1: a fresh database (var/bench/load/load.sqlite3, or the PostgreSQL database named
 in --postgres, dropped and created again: its name must contain "bench"; --redis flushes that Redis database),
 gunicorn (gthread workers, DEBUG=0), one `manage.py qcluster` worker with Chromium doing lookups against the stand-in
-registry (REGISTRY_MIN_GAP_S=0.2), and stdlib HTTP clients that log in through /admin/login/ with CSRF. Sessions
+registry (REGISTRY_MIN_GAP_S=0.2), and stdlib HTTP clients that log in as staff do: the password on /admin/login/
+with CSRF, then the code of their confirmed TOTP device on /admin/2fa/ (the second factor is on, as in production;
+each staff member gets a device when the database is seeded). Sessions
 browse the dashboard, its refresh fragment, the cedula changelist (filters, search, pages) and the attempts list,
 clicking every 2-6 s (--think); a 21st session uploads a 50,000-row CSV on the import screen and confirms it meanwhile.
 
@@ -15,6 +17,10 @@ Prints p50/p95 latency per page kind, the request count, 5xx responses and "data
 in the server and worker logs). Exit 1 if any 5xx, transport error or "database is locked" appears, or the import
 did not land whole. Bounded: --duration seconds of browsing (default 90), longer only while the import is still
 running (5.5 minutes at most); every process it started is stopped on the way out.
+
+Every timed page must be the page it names (HTTP 200 and a marker only that page carries): a redirect to the login
+or second-factor page, an error page or a form without its CSRF token fails the run instead of being timed.
+`BENCH_SMOKE=1` runs it at a tiny size (2 sessions, 8 s, 500 cedulas, a 500-row import, var/bench/load-smoke).
 """
 
 from __future__ import annotations
@@ -37,15 +43,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.bench import WrongPage, expect_page, sized, totp_code  # noqa: E402
+
 VENV_BIN = Path(sys.executable).parent
-DEFAULT_DIR = ROOT / "var" / "bench" / "load"
+DEFAULT_DIR = ROOT / "var" / "bench" / sized("load", "load-smoke")
 PASSWORD = "bench-load-password-1"  # noqa: S105 (a throwaway database)
 IMPORT_DEADLINE_S = 330.0
+AFTER_IMPORT_S = sized(10.0, 2.0)  # browsing goes on at least this long after the import landed
 REQUEST_TIMEOUT_S = 300.0  # the import confirm on a loaded 2-core machine
 LOCKED = "database is locked"
 
 DEPARTAMENTOS = ["ANTIOQUIA", "BOGOTA D.C.", "CALDAS", "VALLE", "SANTANDER", "NARIÑO", "META", "HUILA"]
 ERROR_KINDS = ["blocked", "timeout", "network", "unexpected_page", "server_error"]
+
+# page kind -> what only that page carries (never the login or second-factor page)
+MARKERS = {
+    "dashboard": 'id="cedula-dashboard"',
+    "fragment": 'data-testid="dashboard-panel"',
+    "changelist": 'id="changelist-form"',
+    "attempts": 'id="changelist-form"',
+}
 
 # page kind -> (weight, paths to pick from)
 PAGES: dict[str, tuple[int, list[str]]] = {
@@ -94,6 +113,7 @@ def base_env(args: argparse.Namespace, work: Path, registry_url: str) -> dict[st
             "DJANGO_SETTINGS_MODULE": "ops.settings",
             "OPS_IGNORE_DOTENV": "1",
             "DEBUG": "0",
+            "STAFF_2FA_REQUIRED": "1",  # as in production: staff pass the second factor
             "SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
             "DATABASE_URL": args.postgres or f"sqlite:///{work / 'load.sqlite3'}",
             "Q_REDIS_URL": args.redis or "",
@@ -138,12 +158,14 @@ def fresh_database(args: argparse.Namespace, work: Path) -> None:
         redis.Redis.from_url(args.redis).flushdb()
 
 
-def seed(*, cedulas: int, attempts: int, users: int, pending: int) -> None:
-    """In this process (Django set up on the bench database): staff users, results, attempts, some due work."""
+def seed(*, cedulas: int, attempts: int, users: int, pending: int) -> dict[str, str]:
+    """In this process (Django set up on the bench database): staff users with a confirmed TOTP device, results,
+    attempts, some due work. Returns each staff email's TOTP key (hex), the secret their phone would hold."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.db import connection
     from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from cedula import services
     from cedula.models import CedulaInfo, LookupAttempt, Priority, Source, Status
@@ -151,10 +173,13 @@ def seed(*, cedulas: int, attempts: int, users: int, pending: int) -> None:
     rng = random.Random(20240601)
     now = timezone.now()
     password = make_password(PASSWORD)  # hashed once: the production hasher costs ~0.5 s a call
-    get_user_model().objects.bulk_create(
+    staff = get_user_model().objects.bulk_create(
         get_user_model()(email=f"staff{n}@bench.invalid", password=password, is_staff=True, is_superuser=True)
         for n in range(users)
     )
+    staff = list(get_user_model().objects.filter(email__endswith="@bench.invalid"))  # with their ids on every backend
+    devices = TOTPDevice.objects.bulk_create(TOTPDevice(user=u, name="bench", confirmed=True) for u in staff)
+    keys = {user.email: device.key for user, device in zip(staff, devices, strict=True)}
     rows = []
     for n in range(cedulas):
         checked = now - dt.timedelta(minutes=rng.randrange(60 * 24 * 30))
@@ -200,6 +225,7 @@ def seed(*, cedulas: int, attempts: int, users: int, pending: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     services.lookups_dispatch()
+    return keys
 
 
 def import_csv(path: Path, rows: int) -> None:
@@ -249,6 +275,7 @@ class Stats:
     statuses: dict[int, int] = field(default_factory=dict)
     server_errors: list[str] = field(default_factory=list)
     transport_errors: list[str] = field(default_factory=list)
+    wrong_pages: list[str] = field(default_factory=list)
     locked_in_responses: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -264,6 +291,10 @@ class Stats:
     def failed(self, kind: str, path: str, exc: BaseException) -> None:
         with self.lock:
             self.transport_errors.append(f"{kind} {path}: {type(exc).__name__}: {exc}")
+
+    def wrong(self, kind: str, path: str, exc: BaseException) -> None:
+        with self.lock:
+            self.wrong_pages.append(f"{kind} {path}: {exc}")
 
 
 class Browser:
@@ -315,17 +346,28 @@ class Browser:
             return response.status, {k.lower(): v for k, v in response.getheaders()}, data
         raise AssertionError("unreachable")
 
-    def login(self, email: str) -> None:
+    def login(self, email: str, totp_key: str) -> None:
+        """Password, then the second factor, as staff log in (every step is timed as "login")."""
+        form_type = {"Content-Type": "application/x-www-form-urlencoded"}
         status, _, page = self.request("login", "GET", "/admin/login/?next=/admin/")
+        expect_page("login form", status, page, 'name="csrfmiddlewaretoken"')
         token = hidden_inputs(page.decode())["csrfmiddlewaretoken"]
         form = urllib.parse.urlencode(
             {"csrfmiddlewaretoken": token, "username": email, "password": PASSWORD, "next": "/admin/"}
         ).encode()
-        status, headers, _ = self.request(
-            "login", "POST", "/admin/login/?next=/admin/", form, {"Content-Type": "application/x-www-form-urlencoded"}
-        )
-        if status != 302 or headers.get("location") != "/admin/":
-            raise RuntimeError(f"login of {email} failed: HTTP {status}")
+        status, headers, _ = self.request("login", "POST", "/admin/login/?next=/admin/", form, form_type)
+        expect_page(f"password of {email}", status, headers.get("location", ""), "/admin/", expected_status=302)
+        status, headers, _ = self.request("login", "GET", "/admin/")
+        verify = headers.get("location", "")
+        expect_page(f"second factor of {email} asked", status, verify, "/admin/2fa/", expected_status=302)
+        status, _, page = self.request("login", "GET", verify)
+        expect_page("second factor form", status, page, 'name="token"')
+        token = hidden_inputs(page.decode())["csrfmiddlewaretoken"]
+        form = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "token": totp_code(totp_key), "next": "/admin/"}
+        ).encode()
+        status, headers, _ = self.request("login", "POST", verify, form, form_type)
+        expect_page(f"second factor of {email}", status, headers.get("location", ""), "/admin/", expected_status=302)
 
     def post_form(self, kind: str, path: str, fields: dict[str, str], files: dict[str, tuple[str, bytes]]):
         boundary = f"----bench{random.getrandbits(64):016x}"
@@ -342,11 +384,16 @@ class Browser:
         return self.request(kind, "POST", path, body, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
 
 
-def browse(browser: Browser, email: str, stop: threading.Event, think: tuple[float, float], seed: int) -> None:
+def browse(
+    browser: Browser, email: str, key: str, stop: threading.Event, think: tuple[float, float], seed: int
+) -> None:
     rng = random.Random(seed)
     stop.wait(rng.uniform(0, 3))  # staff do not all log in at the same instant
     try:
-        browser.login(email)
+        browser.login(email, key)
+    except WrongPage as exc:
+        browser.stats.wrong("login", email, exc)
+        return
     except (OSError, RuntimeError, KeyError) as exc:
         browser.stats.failed("login", email, exc)
         return
@@ -356,9 +403,12 @@ def browse(browser: Browser, email: str, stop: threading.Event, think: tuple[flo
         kind = rng.choices(kinds, weights)[0]
         path = rng.choice(PAGES[kind][1])
         try:
-            browser.request(kind, "GET", path)
+            status, _, body = browser.request(kind, "GET", path)
+            expect_page(kind, status, body, MARKERS[kind])
         except OSError:
             pass  # counted as a transport error
+        except WrongPage as exc:
+            browser.stats.wrong(kind, path, exc)
         stop.wait(rng.uniform(*think))
 
 
@@ -372,10 +422,11 @@ class ImportOutcome:
     landed_at: float = 0.0
 
 
-def run_import(browser: Browser, email: str, csv_path: Path, outcome: ImportOutcome) -> None:
+def run_import(browser: Browser, email: str, key: str, csv_path: Path, outcome: ImportOutcome) -> None:
     try:
-        browser.login(email)
-        _, _, page = browser.request("import_form", "GET", "/admin/cedula/cedulainfo/import/")
+        browser.login(email, key)
+        status, _, page = browser.request("import_form", "GET", "/admin/cedula/cedulainfo/import/")
+        expect_page("import form", status, page, 'name="import_file"')
         token = hidden_inputs(page.decode())["csrfmiddlewaretoken"]
         started = time.perf_counter()
         status, _, page = browser.post_form(
@@ -399,7 +450,7 @@ def run_import(browser: Browser, email: str, csv_path: Path, outcome: ImportOutc
             outcome.detail = f"confirm: HTTP {status}, Location {headers.get('location')!r}"
             return
         outcome.ok, outcome.batch_id, outcome.landed_at = True, int(match.group(1)), time.monotonic()
-    except (OSError, RuntimeError, KeyError, ValueError) as exc:
+    except (OSError, RuntimeError, KeyError, ValueError, WrongPage) as exc:
         outcome.detail = f"{type(exc).__name__}: {exc}"
 
 
@@ -458,16 +509,21 @@ def main() -> int:
     parser.add_argument("--postgres", default="", help="PostgreSQL URL (its database is dropped and re-created)")
     parser.add_argument("--redis", default="", help="Redis URL for the Django-Q2 broker and cache (flushed)")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
-    parser.add_argument("--sessions", type=int, default=20)
-    parser.add_argument("--duration", type=float, default=90.0, help="seconds of browsing")
-    parser.add_argument("--import-rows", type=int, default=50_000)
-    parser.add_argument("--cedulas", type=int, default=20_000)
-    parser.add_argument("--attempts", type=int, default=5_000)
+    parser.add_argument("--sessions", type=int, default=sized(20, 2))
+    parser.add_argument("--duration", type=float, default=sized(90.0, 8.0), help="seconds of browsing")
+    parser.add_argument("--import-rows", type=int, default=sized(50_000, 500))
+    parser.add_argument("--cedulas", type=int, default=sized(20_000, 500))
+    parser.add_argument("--attempts", type=int, default=sized(5_000, 200))
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--web-threads", type=int, default=4)
     parser.add_argument("--min-gap", type=float, default=0.2, help="REGISTRY_MIN_GAP_S of the worker")
     parser.add_argument(
-        "--think", type=float, nargs=2, default=(2.0, 6.0), metavar=("MIN", "MAX"), help="seconds between clicks"
+        "--think",
+        type=float,
+        nargs=2,
+        default=sized((2.0, 6.0), (0.5, 1.5)),
+        metavar=("MIN", "MAX"),
+        help="seconds between clicks",
     )
     args = parser.parse_args()
     if args.redis and not args.postgres:
@@ -498,12 +554,12 @@ def main() -> int:
     began = time.monotonic()
     call_command("migrate", verbosity=0, interactive=False)
     call_command("setup_schedules", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    seed(cedulas=args.cedulas, attempts=args.attempts, users=args.sessions + 1, pending=300)
+    keys = seed(cedulas=args.cedulas, attempts=args.attempts, users=args.sessions + 1, pending=min(300, args.cedulas))
     from cedula.models import CedulaInfo, ImportBatch, LookupAttempt
 
     attempts_before = LookupAttempt.objects.count()
     connections.close_all()
-    csv_path = work / "import-50k.csv"
+    csv_path = work / f"import-{args.import_rows}.csv"
     import_csv(csv_path, args.import_rows)
     setup_s = time.monotonic() - began
 
@@ -548,7 +604,14 @@ def main() -> int:
         threads = [
             threading.Thread(
                 target=browse,
-                args=(Browser(port, stats), f"staff{n}@bench.invalid", stop, tuple(args.think), n),
+                args=(
+                    Browser(port, stats),
+                    f"staff{n}@bench.invalid",
+                    keys[f"staff{n}@bench.invalid"],
+                    stop,
+                    tuple(args.think),
+                    n,
+                ),  # fmt: skip
                 daemon=True,
             )
             for n in range(args.sessions)
@@ -557,9 +620,10 @@ def main() -> int:
         for thread in threads:
             thread.start()
         time.sleep(min(10.0, args.duration / 4))  # the sessions are logged in and browsing when the file lands
+        importer_email = f"staff{args.sessions}@bench.invalid"
         importer = threading.Thread(
             target=run_import,
-            args=(Browser(port, stats), f"staff{args.sessions}@bench.invalid", csv_path, outcome),
+            args=(Browser(port, stats), importer_email, keys[importer_email], csv_path, outcome),
             daemon=True,
         )
         importer.start()
@@ -567,7 +631,7 @@ def main() -> int:
         remaining = args.duration - (time.monotonic() - started)
         # Keep browsing for the planned duration, and at least 10 s after the import landed (the worker is then
         # claiming from a 70,000-row table while staff page through it).
-        stop.wait(max(remaining, 10.0))
+        stop.wait(max(remaining, AFTER_IMPORT_S))
         stop.set()
         for thread in threads:
             thread.join(REQUEST_TIMEOUT_S)
@@ -630,15 +694,17 @@ def main() -> int:
     print(
         f"  5xx: {fives}   transport errors: {len(stats.transport_errors)}   "
         f'"{LOCKED}": {locked} (responses {stats.locked_in_responses}, logs {sum(locked_logs.values())})   '
-        f"tracebacks in logs: {sum(tracebacks.values())}"
+        f"tracebacks in logs: {sum(tracebacks.values())}   not the page timed: {len(stats.wrong_pages)}"
     )
-    for line in (stats.server_errors + stats.transport_errors)[:10]:
+    for line in (stats.server_errors + stats.transport_errors + stats.wrong_pages)[:10]:
         print(f"    {line}")
     problems = []
     if fives:
         problems.append(f"{fives} responses 5xx")
     if stats.transport_errors:
         problems.append(f"{len(stats.transport_errors)} transport errors")
+    if stats.wrong_pages:
+        problems.append(f"{len(stats.wrong_pages)} responses that were not the page timed")
     if locked:
         problems.append(f'{locked} "{LOCKED}"')
     if not outcome.ok or landed != args.import_rows:
@@ -646,7 +712,7 @@ def main() -> int:
     if problems:
         print("RESULT: FAIL - " + "; ".join(problems) + f" (logs in {work / 'logs'})")
         return 1
-    print('RESULT: PASS - zero 5xx, zero "database is locked", the import landed whole')
+    print('RESULT: PASS - zero 5xx, zero "database is locked", every page the one timed, the import landed whole')
     return 0
 
 

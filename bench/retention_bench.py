@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/retention_bench.py [--rows 200000] [--batch 1000]
 
+`BENCH_SMOKE=1` runs it at a tiny size (2,000 attempts): a check, not a figure. The purge must leave exactly the
+recent quarter of the attempts, or the bench exits non-zero.
+
 A fresh, migrated SQLite file (the settings' pragmas); `--rows` attempts of which half are older than
 RETENTION_ATTEMPTS_DAYS and a further quarter carry a snapshot older than RETENTION_SNAPSHOTS_DAYS. Prints the
 purge's wall time, the rows it touched and the longest single batch (the longest the worker's writes could wait).
@@ -21,18 +24,20 @@ from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.bench import sized  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rows", type=int, default=sized(200_000, 2_000))
+    parser.add_argument("--batch", type=int, default=sized(1000, 100))
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="retention-bench-"))
     os.environ.update({"DJANGO_SETTINGS_MODULE": "ops.settings", "OPS_IGNORE_DOTENV": "1", "DEBUG": "0",
                        "SECRET_KEY": "bench-only", "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
                        "VAR_DIR": str(tmp), "LOG_DIR": str(tmp / "logs"), "LOG_LEVEL": "WARNING"})  # fmt: skip
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -73,10 +78,17 @@ def main() -> None:
     start = time.perf_counter()
     report = retention.retention_purge(batch_size=args.batch)
     wall = time.perf_counter() - start
+    left = LookupAttempt.objects.count()
+    blanked = LookupAttempt.objects.exclude(snapshot="").count()
     print(json.dumps({"rows": args.rows, "batch": args.batch, "wall_s": round(wall, 2),
                       "attempts_deleted": report.attempts_deleted, "snapshots_blanked": report.snapshots_blanked,
                       "batches": report.batches, "longest_batch_ms": round(longest * 1000, 1),
-                      "left": LookupAttempt.objects.count()}))  # fmt: skip
+                      "left": left}))  # fmt: skip
+    # Half the rows are past the retention, a quarter carry an old snapshot: what is left is the other half, and none
+    # of it keeps a snapshot. Anything else means the purge did not do what this bench times.
+    expected_left = args.rows - len(range(0, args.rows, 2))
+    if left != expected_left or blanked or report.attempts_deleted != args.rows - expected_left:
+        raise SystemExit(f"retention bench: {left} attempts left (expected {expected_left}), {blanked} snapshots kept")
 
 
 if __name__ == "__main__":

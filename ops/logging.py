@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from concurrent_log_handler import ConcurrentRotatingFileHandler
+from django.core.exceptions import ImproperlyConfigured
 
 from cedula.normalize import mask_cedula, scrub_text
 
@@ -115,6 +116,17 @@ class SharedRotatingFileHandler(ConcurrentRotatingFileHandler):
             return False
         # An empty file takes the line whatever its length: rotating it would only make empty files.
         return size > 0 and size + int(getattr(record, "ops_line_bytes", 0)) > self.maxBytes
+
+
+def resolve_log_dir(value: str, *, base_dir: Path) -> Path:
+    """LOG_DIR as an absolute path: a relative value is taken from the project root, never from the working directory.
+
+    An empty value would put the log and its lock file wherever a command happens to run: refused at start-up.
+    """
+    if not value.strip():
+        raise ImproperlyConfigured("LOG_DIR must not be empty (default: logs, under the project root).")
+    path = Path(value.strip()).expanduser()
+    return path if path.is_absolute() else base_dir / path
 
 
 def configure_logging(*, log_dir: Path, level: str, console_format: str, max_bytes: int, backup_count: int) -> None:

@@ -234,14 +234,16 @@ if RETENTION_ATTEMPTS_DAYS < 3 or RETENTION_SNAPSHOTS_DAYS < 3 or RETENTION_BATC
     raise environ.ImproperlyConfigured("RETENTION_*_DAYS must be >= 3 and RETENTION_BATCH_SIZE >= 1.")
 
 # --- Logging (structlog, configured once) -----------------------------------------------------------------------
-LOG_DIR = Path(env.str("LOG_DIR", default=str(BASE_DIR / "logs")))
+from ops.logging import configure_logging, resolve_log_dir  # noqa: E402
+
+# Resolved against the project, not the working directory: a relative or empty value once wrote ops.jsonl and its lock
+# into whatever directory a command ran from (the repository root among them). An empty value is refused.
+LOG_DIR = resolve_log_dir(env.str("LOG_DIR", default="logs"), base_dir=BASE_DIR)
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 LOG_MAX_BYTES = env.int("LOG_MAX_BYTES", default=10 * 1024 * 1024)
 LOG_BACKUP_COUNT = env.int("LOG_BACKUP_COUNT", default=5)
 LOGGING_CONFIG = None  # ops.logging owns the configuration
-
-from ops.logging import configure_logging  # noqa: E402
 
 configure_logging(
     log_dir=LOG_DIR,

@@ -19,7 +19,7 @@ def _isolated_settings(settings, tmp_path):
 
 
 # === factories ======================================================================================================
-from tests.factories import CedulaInfoFactory, UserFactory  # noqa: E402
+from tests.helpers.factories import CedulaInfoFactory, UserFactory  # noqa: E402
 
 
 @pytest.fixture
@@ -68,7 +68,7 @@ def registry_site_factory():
 
 
 # === queue (real qcluster worker) ===================================================================================
-from tests.worker import WorkerProcess  # noqa: E402
+from tests.helpers.worker import WorkerProcess  # noqa: E402
 
 
 @pytest.fixture
@@ -85,3 +85,19 @@ def start_worker(transactional_db, registry_site, tmp_path):
     yield start
     for worker in started:
         worker.stop()
+
+
+# === the quick loop (`make quick` = -m "not integration", in parallel) ===============================================
+# What starts Chromium, a qcluster process or the live server belongs to the integration run: a test that asks for it
+# without the marker would slow the quick loop down, and fight the other xdist workers for the machine.
+INTEGRATION_FIXTURES = frozenset({"start_worker", "chromium", "browser_page", "browser_runner", "live_server"})
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [
+        f"{item.nodeid} uses {', '.join(sorted(INTEGRATION_FIXTURES & set(getattr(item, 'fixturenames', ()))))}"
+        for item in items
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())) and not item.get_closest_marker("integration")
+    ]
+    if unmarked:
+        raise pytest.UsageError("mark these tests @pytest.mark.integration:\n  " + "\n  ".join(unmarked))

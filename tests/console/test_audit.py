@@ -161,7 +161,7 @@ def test_an_export_is_recorded_with_its_filter_and_row_count(op_client, cedula_f
 def test_a_user_changed_by_staff_is_recorded_with_the_fields(admin_user):
     client = Client(REMOTE_ADDR=IP)
     client.force_login(admin_user)
-    from tests.factories import UserFactory
+    from tests.helpers.factories import UserFactory
 
     person = UserFactory(email="p@example.com", cedula="1234567")
     page = client.get(reverse("admin:accounts_user_change", args=[person.pk]))

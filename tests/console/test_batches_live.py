@@ -13,11 +13,8 @@ from django.utils import timezone
 from cedula import selectors, services
 from cedula.importing import SourceRow
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
-from tests.console import test_browser
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-browser_page = test_browser.browser_page  # the console's real-Chromium fixture
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = ""):

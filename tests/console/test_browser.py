@@ -3,30 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connections
 from django.urls import reverse
 
 from cedula.models import CedulaInfo, Status
 from cedula.registry.browser import CHROMIUM_ARGS as BROWSER_FLAGS
-from cedula.registry.browser import chromium_executable
 
 # The flags every Chromium here needs (without them it floods the closed network).
 CHROMIUM_ARGS = list(BROWSER_FLAGS)
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        context.set_default_timeout(20_000)
-        yield context
-        browser.close()
-        connections.close_all()  # see tests/public/conftest.py: the connection the test opened under Playwright
 
 
 def _count(page, status: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
-from django_q.conf import Conf
 
 from cedula.models import Breaker, CedulaChange, Status
+from tests.helpers.console import PAGES
 
 pytestmark = pytest.mark.django_db
 
@@ -39,25 +39,6 @@ def rows(cedula_factory, attempt_factory, batch_factory):
         old_status="active", new_status="active", old_values={"mesa": "001"}, new_values={"mesa": "002"},
     )  # fmt: skip
     return {"cedula": info, "attempt": attempt, "batch": batch, "change": change}
-
-
-PAGES = [
-    ("admin:index", None),
-    ("admin:cedula_cedulainfo_dashboard", None),
-    ("admin:cedula_cedulainfo_changelist", None),
-    ("admin:cedula_cedulainfo_change", "cedula"),
-    ("admin:cedula_lookupattempt_changelist", None),
-    ("admin:cedula_lookupattempt_change", "attempt"),
-    ("admin:cedula_importbatch_changelist", None),
-    ("admin:cedula_importbatch_change", "batch"),
-    ("admin:cedula_cedulachange_changelist", None),
-    ("admin:cedula_cedulachange_change", "change"),
-    ("admin:django_q_success_changelist", None),
-    ("admin:django_q_failure_changelist", None),
-    ("admin:django_q_schedule_changelist", None),
-]
-if Conf.ORM:  # with the Redis broker the queued tasks live in Redis: there is no queue page
-    PAGES.append(("admin:django_q_ormq_changelist", None))
 
 
 @pytest.mark.parametrize("role", ROLES)

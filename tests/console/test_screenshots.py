@@ -9,22 +9,19 @@ sideways scroll at 1440 px (the error filter caused one), and no English or raw 
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 from django.urls import reverse
 from django.utils import timezone
 
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
-from cedula.registry.browser import CHROMIUM_ARGS, chromium_executable
-from tests.console.test_spanish import english_in
-from tests.public.helpers import ACTIVE_FIELDS
+from tests.helpers.browser import SCREENSHOTS
+from tests.helpers.public import ACTIVE_FIELDS
+from tests.helpers.spanish import english_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-OUT = Path(settings.BASE_DIR) / "var" / "screenshots"
+OUT = SCREENSHOTS
 WIDTHS = {"1440": (1440, 1000), "390": (390, 844)}
 
 
@@ -69,18 +66,6 @@ def _demo_rows(admin_user) -> dict[str, int]:
         stopped=now, success=False, result="Traceback (most recent call last): TimeoutError: navegador sin respuesta",
     )  # fmt: skip
     return {"error_row": rows[4].pk, "batch": batch.pk}
-
-
-@pytest.fixture
-def chromium(monkeypatch):
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=list(CHROMIUM_ARGS), headless=True)
-        yield browser
-        browser.close()
-        connections.close_all()
 
 
 def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromium, admin_user, user_factory, tmp_path):

@@ -18,7 +18,7 @@ from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
 from cedula.registry.simulator.outcomes import FAULT_CEDULAS, demo_cedulas, expected_outcome
 from devtools.procs import is_alive
-from tests.queue.test_worker import all_settled, final_state, queue, settled_count, wait_until
+from tests.helpers.queue import all_settled, final_state, queue, settled_count, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -21,9 +21,9 @@ from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
 from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
 from devtools.procs import is_alive
-from tests.observability.capture import SentryCaptureServer
-from tests.observability.conftest import SentryCapture
-from tests.queue.test_worker import all_settled, final_state, queue, wait_until
+from tests.helpers.observability import SentryCapture
+from tests.helpers.queue import all_settled, final_state, queue, wait_until
+from tests.helpers.sentry import SentryCaptureServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

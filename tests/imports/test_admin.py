@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from cedula.models import CedulaInfo, ImportBatch, Status
-from tests.imports.helpers import csv_bytes, xlsx_bytes
+from tests.helpers.imports import csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from cedula.models import CedulaInfo, ImportBatch, Status
-from tests.imports.helpers import csv_bytes, xlsx_bytes
+from tests.helpers.imports import csv_bytes, xlsx_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from cedula.importing import (
     read_table,
     rejected_rows_csv,
 )
-from tests.imports.helpers import csv_bytes, xlsx_bytes
+from tests.helpers.imports import csv_bytes, xlsx_bytes
 
 ROWS = [["cédula", "nombre"], ["1.234.567", "Ana Muñoz"], ["80123456", "José Peña"]]
 

@@ -11,7 +11,7 @@ import time_machine
 
 from cedula import alerts, selectors, tasks
 from cedula.models import AlertState
-from tests.observability.conftest import report
+from tests.helpers.observability import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
@@ -142,7 +142,7 @@ def test_the_dashboard_selector_shows_the_alert_state(lookups, sentry_capture):
 
 
 def test_the_breaker_opening_and_closing_are_alert_events(db, settings, sentry_capture):
-    from tests.observability.conftest import record_lookups
+    from tests.helpers.observability import record_lookups
 
     settings.REGISTRY_BREAKER_THRESHOLD = 3
     settings.REGISTRY_BREAKER_COOLDOWN_S = 300

@@ -9,8 +9,8 @@ from django_q.models import Schedule
 
 from cedula import crons
 from cedula.management.commands.setup_schedules import SCHEDULES
-from tests.observability.capture import SentryCaptureServer
-from tests.queue.test_worker import wait_until
+from tests.helpers.queue import wait_until
+from tests.helpers.sentry import SentryCaptureServer
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from structlog.testing import capture_logs
 from cedula import services
 from cedula.models import CedulaInfo, LookupTicket, Priority, Source
 from ops.logging import SharedRotatingFileHandler, build_formatter
-from tests.observability.conftest import bind_task_like_django_q, report
+from tests.helpers.observability import bind_task_like_django_q, report
 
 # Typed the way people type them; canonical forms below.
 TYPED = ["1.000.000.005", "52 345 678", "0079123456"]

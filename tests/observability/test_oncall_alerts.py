@@ -12,7 +12,7 @@ from cedula import alerts, selectors, services, tasks
 from cedula.models import THROTTLE_PK, AlertState, Breaker, CedulaInfo, LookupAttempt, Throttle
 from cedula.registry.simulator.outcomes import MALFORMED
 from cedula.services import canary
-from tests.observability.conftest import report
+from tests.helpers.observability import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 CANARY = "1013572479"  # a demo cedula: active in BARRANQUILLA
@@ -133,6 +133,7 @@ def canary_settings(settings, db):
     return settings
 
 
+@pytest.mark.integration  # a real Chromium (browser_runner)
 def test_the_canary_alerts_on_a_wrong_answer_with_a_link_to_the_redacted_snapshot(
     canary_settings, browser_runner, sentry_capture, stand_in
 ):
@@ -155,6 +156,7 @@ def test_the_canary_alerts_on_a_wrong_answer_with_a_link_to_the_redacted_snapsho
     assert (info.claimed_at, info.next_attempt_at, info.status) == (None, None, "active")
 
 
+@pytest.mark.integration  # a real Chromium (browser_runner)
 def test_a_page_the_parser_cannot_read_is_a_canary_mismatch_and_the_right_answer_recovers_it(
     canary_settings, browser_runner, sentry_capture, admin_client
 ):

@@ -11,7 +11,7 @@ import time_machine
 
 from cedula import alerts, services
 from cedula.models import CedulaInfo, LookupTicket, Priority, Source
-from tests.observability.conftest import bind_task_like_django_q, report
+from tests.helpers.observability import bind_task_like_django_q, report
 
 
 def crash_lookup(cedula: str):

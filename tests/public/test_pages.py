@@ -10,7 +10,7 @@ from django.test import Client
 
 from cedula.models import CedulaInfo, ErrorKind, Priority, Source, Status
 from ops.accounts.models import RefreshRequest
-from tests.public.helpers import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cedula.models import CedulaInfo, Status
-from tests.public.helpers import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
 
 POLL_WAIT_MS = 15_000
 

@@ -11,7 +11,7 @@ import time_machine
 from cedula.models import CedulaInfo, Status
 from ops.accounts.models import RefreshRequest
 from ops.accounts.selectors import refresh_allowance
-from tests.public.helpers import ACTIVE_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, settle
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 from cedula.models import CedulaInfo, Priority, Source, Status
 from ops.accounts.models import RefreshRequest
 from ops.accounts.services import cedula_user_refresh
-from tests.public.helpers import ACTIVE_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, settle
 
 pytestmark = pytest.mark.django_db
 

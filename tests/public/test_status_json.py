@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from cedula.models import CedulaInfo, ErrorKind, Status
-from tests.public.helpers import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, CANCELLED_FIELDS, settle
 
 pytestmark = pytest.mark.django_db
 

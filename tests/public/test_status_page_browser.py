@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from cedula.models import CedulaInfo, ErrorKind, Status
 from ops.accounts.models import RefreshRequest
-from tests.public.helpers import ACTIVE_FIELDS, settle
+from tests.helpers.public import ACTIVE_FIELDS, settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

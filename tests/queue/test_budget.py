@@ -60,7 +60,7 @@ def test_a_spent_budget_reopens_at_midnight_or_after_the_quiet_hours_that_follow
 
 def _queue(priority=Priority.BULK, source=Source.IMPORT, cedula=None):
     kwargs = {"cedula": cedula} if cedula else {}
-    from tests.factories import CedulaInfoFactory
+    from tests.helpers.factories import CedulaInfoFactory
 
     return CedulaInfoFactory(priority=priority, source=source, next_attempt_at=timezone.now(), **kwargs)
 

@@ -26,36 +26,9 @@ from cedula.registry.simulator.outcomes import (
     expected_outcome,
 )
 from devtools.procs import process_name
+from tests.helpers.queue import all_settled, final_state, queue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.3, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s: {message}")
-
-
-def final_state(info: CedulaInfo) -> str:
-    return f"error:{info.error_kind}" if info.status == Status.ERROR else info.status
-
-
-def settled_count(ids) -> int:
-    """Rows with a final status and nothing scheduled (no retry due, no lookup wanted)."""
-    rows = CedulaInfo.objects.filter(pk__in=ids, next_attempt_at__isnull=True)
-    return rows.exclude(status=Status.PENDING).count()
-
-
-def all_settled(ids) -> bool:
-    return settled_count(ids) == len(set(ids))
-
-
-def queue(cedulas, priority=Priority.BULK, source=Source.IMPORT):
-    return [services.cedula_request_lookup(cedula=c, priority=priority, source=source).pk for c in cedulas]
 
 
 def test_a_batch_reaches_the_right_final_statuses(start_worker):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from tests.console.conftest import _console_settings, attempt_factory, batch_factory, staff_in  # noqa: F401
+from tests.helpers.browser import chromium  # noqa: F401
+from tests.helpers.console import _console_settings, attempt_factory, batch_factory, staff_in  # noqa: F401
 
-PASSWORD = "clave-segura-123"  # tests.factories.UserFactory
+PASSWORD = "clave-segura-123"  # tests.helpers.factories.UserFactory
 
 
 @pytest.fixture

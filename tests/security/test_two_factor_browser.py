@@ -15,11 +15,8 @@ from django_otp.oath import totp
 
 from cedula.models import AuditRecord
 from ops.accounts.two_factor import RECOVERY_CODES
-from tests.console import test_screenshots
-from tests.console.test_spanish import english_in
-
-OUT = test_screenshots.OUT
-chromium = test_screenshots.chromium  # the fixture: a real Chromium, Debian's or Playwright's
+from tests.helpers.browser import SCREENSHOTS as OUT
+from tests.helpers.spanish import english_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from django.db import connection
 
 from devtools.procs import descendants, process_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class WorkerProcess:
