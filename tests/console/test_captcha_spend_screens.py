@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cedula.models import CaptchaBalance, CedulaInfo, ImportBatch, LookupAttempt, Status
-from tests.console.test_screenshots import WIDTHS, chromium  # noqa: F401 - the fixture
-from tests.console.test_spanish import english_in
+from tests.helpers.browser import WIDTHS
+from tests.helpers.spanish import english_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -15,14 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
-from tests.helpers.browser import SCREENSHOTS
+from tests.helpers.browser import SCREENSHOTS, WIDTHS
 from tests.helpers.public import ACTIVE_FIELDS
 from tests.helpers.spanish import english_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 OUT = SCREENSHOTS
-WIDTHS = {"1440": (1440, 1000), "390": (390, 844)}
 
 
 def _demo_rows(admin_user) -> dict[str, int]:

@@ -39,3 +39,7 @@ def browser_page(monkeypatch):
         yield context
         browser.close()
         connections.close_all()  # see tests/public/conftest.py: the connection the test opened under Playwright
+
+
+# The console is looked at on a desk and on a phone.
+WIDTHS = {"1440": (1440, 1000), "390": (390, 844)}

@@ -17,7 +17,7 @@ from cedula import captcha_spend, selectors, tasks
 from cedula.captcha_spend import Spend, runway
 from cedula.models import AlertState, CaptchaBalance, CedulaInfo, ImportBatch, LookupAttempt
 from cedula.registry.parser import CaptchaSpend, LookupReport
-from tests.observability.conftest import report
+from tests.helpers.observability import report
 
 pytestmark = pytest.mark.django_db
 

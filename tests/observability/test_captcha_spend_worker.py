@@ -8,7 +8,7 @@ from django.utils import timezone
 from cedula import captcha_spend, tasks
 from cedula.models import CaptchaBalance, LookupAttempt
 from cedula.registry.simulator.outcomes import demo_cedulas, expected_outcome
-from tests.queue.test_worker import all_settled, queue, wait_until
+from tests.helpers.queue import all_settled, queue, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
