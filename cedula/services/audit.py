@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     "cedula.import_rejected_download": "Descargar filas rechazadas",
     "cedula.data_subject_export": "Exportar datos de un titular",
     "attempts.export": "Exportar intentos de consulta",
+    "changes.export": "Exportar los cambios",
     "batch.cancel": "Cancelar lo pendiente de un lote",
     "batch.retry_errors": "Reintentar los errores de un lote",
     "batch.pause": "Pausar un lote",
