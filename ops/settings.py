@@ -210,6 +210,11 @@ if PROXY_COUNT < 1:
     raise environ.ImproperlyConfigured("PROXY_COUNT must be >= 1.")
 STAFF_2FA_REQUIRED = env.bool("STAFF_2FA_REQUIRED", default=not DEBUG)
 STAFF_SESSION_HOURS = env.float("STAFF_SESSION_HOURS", default=8.0)
+# A staff account enrols its first authenticator with the password alone only this long after it was created or its
+# second factor was reset; later it needs a one-time enrolment code from a superuser (it also lives this long).
+STAFF_2FA_ENROL_WINDOW_H = env.float("STAFF_2FA_ENROL_WINDOW_H", default=24.0)
+if STAFF_2FA_ENROL_WINDOW_H < 0:
+    raise environ.ImproperlyConfigured("STAFF_2FA_ENROL_WINDOW_H must be >= 0.")
 
 AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
 AXES_COOLOFF_TIME = dt.timedelta(minutes=LOGIN_LOCKOUT_MIN)

@@ -57,7 +57,8 @@ def cedula_digits_repair(*, apply: bool) -> DigitsRepair:
             )
             report.found.append(StoredDigit("cedula", pk, stored, canonical, twin))
         users = User.objects.exclude(cedula__isnull=True).exclude(cedula__regex=_CANONICAL).order_by("pk")
-        for pk, stored in users.values_list("pk", "cedula"):
+        for pk, stored_user in users.values_list("pk", "cedula"):
+            stored = stored_user or ""
             canonical = _canonical(stored)
             twin = User.objects.filter(cedula=canonical).values_list("pk", flat=True).first() if canonical else None
             report.found.append(StoredDigit("usuario", pk, stored, canonical, twin))
