@@ -21,15 +21,9 @@ def _metrics_token_given(request: HttpRequest) -> bool:
 
 
 def _is_staff_caller(request: HttpRequest) -> bool:
-    """A staff session that has passed its second factor where one is required, or the metrics token."""
-    from ops.accounts.security import staff_requires_2fa
-
-    user = request.user
-    if user.is_authenticated and user.is_active and user.is_staff:
-        verified = getattr(user, "is_verified", lambda: False)()
-        if verified or not staff_requires_2fa(user):
-            return True
-    return _metrics_token_given(request)
+    """A staff session past its second factor where one is required (StaffTwoFactorMiddleware says so), or the
+    metrics token."""
+    return bool(getattr(request, "staff_cleared", False)) or _metrics_token_given(request)
 
 
 @never_cache

@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ops.logging.RequestLogMiddleware",
+    # A malformed id or filter value is a 400 in Spanish, not a 500 (ops/bad_input.py).
+    "ops.bad_input.BadInputMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the Spanish lockout page.
     "axes.middleware.AxesMiddleware",
 ]
