@@ -7,6 +7,7 @@ form is digits only, leading zeros dropped, 3 to 10 digits.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 MIN_DIGITS = 3
 MAX_DIGITS = 10
@@ -14,8 +15,17 @@ MAX_DIGITS = 10
 # A document-type prefix people copy along with the number ("CC 123", "C.C. 123", "cédula: 123").
 _PREFIX = re.compile(r"^\s*(?:c\.?\s*c\.?|c[eé]dula(?:\s+de\s+ciudadan[ií]a)?|nuip|documento)\s*[:#.]?\s*", re.I)
 # Thousands separators are dots, commas, spaces (also non-breaking) or apostrophes between digit groups.
-_GROUPED = re.compile(r"^\d{1,3}(?:[.,' \u00a0]\d{3})+$")
-_PLAIN = re.compile(r"^\d+$")
+# ASCII only: Python's \d also matches fullwidth, Arabic-Indic... digits, which ascii_digits has already mapped.
+_GROUPED = re.compile(r"^[0-9]{1,3}(?:[.,' \u00a0][0-9]{3})+$")
+_PLAIN = re.compile(r"^[0-9]+$")
+
+
+def ascii_digits(text: str) -> str:
+    """Every Unicode decimal digit ("８", "٣", "३") as its ASCII digit; other characters unchanged. Without it
+    "８１０００００２" and "81000002" would be two cedulas (two rows, neither search finding the other)."""
+    if text.isascii():
+        return text
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in text)
 
 
 def normalize_cedula(text: str) -> str:
@@ -24,13 +34,13 @@ def normalize_cedula(text: str) -> str:
     raw = text.strip()
     if not raw:
         raise ValueError("La cédula está vacía.")
-    body = _PREFIX.sub("", raw, count=1).strip()
+    body = _PREFIX.sub("", ascii_digits(raw), count=1).strip()
     if _GROUPED.match(body):
-        digits = re.sub(r"\D", "", body)
+        digits = re.sub(r"[^0-9]", "", body)
     elif _PLAIN.match(body):
         digits = body
     else:
-        if re.search(r"[eE][+-]?\d", body) and re.search(r"\d", body):
+        if re.search(r"[eE][+-]?[0-9]", body) and re.search(r"[0-9]", body):
             raise ValueError(
                 f"«{raw}» parece notación científica de Excel: formatee la columna como texto y exporte de nuevo."
             )
@@ -47,7 +57,7 @@ def normalize_cedula(text: str) -> str:
 
 def mask_cedula(cedula: str) -> str:
     """The only form of a cedula that may reach a log line or a Sentry event: the last 4 digits."""
-    digits = re.sub(r"\D", "", cedula or "")
+    digits = re.sub(r"[^0-9]", "", ascii_digits(cedula or ""))
     return "***" + digits[-4:] if digits else "***"
 
 

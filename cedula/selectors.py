@@ -74,6 +74,11 @@ def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
     }
 
 
+# What a stranger may not read on /healthz: who paused lookups and their free-text reason (it may hold a phone
+# number or a name). Staff (a verified staff session, or the METRICS_TOKEN) see them.
+HEALTH_STAFF_ONLY_BREAKER_KEYS = frozenset({"paused_by", "paused_at", "pause_reason"})
+
+
 @dataclass(frozen=True)
 class SystemHealth:
     ok: bool
@@ -81,9 +86,33 @@ class SystemHealth:
     worker_heartbeat_age_s: float | None
     due_backlog: int
     breaker: dict[str, Any]
+    # Why lookups are not flowing, in categories anyone may read ("base de datos", "trabajador", "registro",
+    # "pausa manual"...); empty when all is well.
+    reasons: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Everything, for staff."""
+        return {**asdict(self), "reasons": list(self.reasons)}
+
+    def public_dict(self) -> dict[str, Any]:
+        """For anyone: healthy or not and why, in categories; no names, no free text."""
+        body = self.as_dict()
+        body["breaker"] = {k: v for k, v in self.breaker.items() if k not in HEALTH_STAFF_ONLY_BREAKER_KEYS}
+        return body
+
+
+def health_reasons(*, database: bool, worker_ok: bool, breaker: dict[str, Any]) -> tuple[str, ...]:
+    """The categories of /healthz's "why" (issue 23 adds the gate's cause: registro / resolvedor)."""
+    reasons = []
+    if not database:
+        reasons.append("base de datos")
+    if not worker_ok:
+        reasons.append("trabajador")
+    if breaker.get("state") == Breaker.State.OPEN:
+        reasons.append("registro")
+    if breaker.get("paused"):
+        reasons.append("pausa manual")
+    return tuple(reasons)
 
 
 def system_health(*, silent_after_s: float) -> SystemHealth:
@@ -92,15 +121,19 @@ def system_health(*, silent_after_s: float) -> SystemHealth:
             cursor.execute("SELECT 1")
         database = True
     except Exception:
-        return SystemHealth(ok=False, database=False, worker_heartbeat_age_s=None, due_backlog=0, breaker={})
+        return SystemHealth(
+            ok=False, database=False, worker_heartbeat_age_s=None, due_backlog=0, breaker={}, reasons=("base de datos",)
+        )
     age = worker_heartbeat_age_s()
     worker_ok = age is not None and age <= silent_after_s
+    breaker = breaker_state()
     return SystemHealth(
         ok=database and worker_ok,
         database=database,
         worker_heartbeat_age_s=age,
         due_backlog=due_backlog(),
-        breaker=breaker_state(),
+        breaker=breaker,
+        reasons=health_reasons(database=database, worker_ok=worker_ok, breaker=breaker),
     )
 
 

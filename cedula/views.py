@@ -14,11 +14,24 @@ from cedula import metrics as cedula_metrics
 from cedula import selectors
 
 
+def _metrics_token_given(request: HttpRequest) -> bool:
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _is_staff_caller(request: HttpRequest) -> bool:
+    """A staff session past its second factor where one is required (StaffTwoFactorMiddleware says so), or the
+    metrics token."""
+    return bool(getattr(request, "staff_cleared", False)) or _metrics_token_given(request)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     health = selectors.system_health(silent_after_s=settings.WORKER_SILENT_AFTER_S)
-    return JsonResponse(health.as_dict(), status=200 if health.ok else 503)
+    body = health.as_dict() if _is_staff_caller(request) else health.public_dict()
+    return JsonResponse(body, status=200 if health.ok else 503)
 
 
 @never_cache
@@ -26,8 +39,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus text format, for `Authorization: Bearer METRICS_TOKEN` only. Anything else is a 404, as if there
     were no such page: an unset token switches the endpoint off."""
-    token = settings.METRICS_TOKEN
-    given = request.headers.get("Authorization", "")
-    if not token or not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    if not _metrics_token_given(request):
         raise Http404
     return HttpResponse(cedula_metrics.render(), content_type=CONTENT_TYPE_LATEST)

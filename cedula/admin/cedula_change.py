@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin.options import ShowFacets
 from django.db.models import QuerySet
@@ -19,6 +21,7 @@ from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaChange
+from cedula.services.audit import audit_record
 
 KIND_COLORS = {
     CedulaChange.Kind.STATUS: "danger",
@@ -105,6 +108,12 @@ class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("cedula.export_cedulas")
+
+    def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        audit_record(request=request, action="changes.export", target=queryset, count=len(data),
+                     filter_query=request.GET, cedula_ids=())  # fmt: skip
+        return data
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         from cedula.normalize import normalize_cedula

@@ -41,7 +41,7 @@ from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaChange, CedulaInfo, LookupAttempt
-from cedula.normalize import normalize_cedula
+from cedula.normalize import ascii_digits, normalize_cedula
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services import revalidation
 from cedula.services.audit import audit_record, audit_selection_ids
@@ -66,7 +66,7 @@ def parse_search(term: str) -> tuple[str, str] | None:
     term = term.strip()
     for marker in PREFIX_MARKERS:
         if term.endswith(marker):
-            digits = "".join(ch for ch in term[: -len(marker)] if ch.isdigit()).lstrip("0")
+            digits = "".join(ch for ch in ascii_digits(term[: -len(marker)]) if ch in "0123456789").lstrip("0")
             if len(digits) < PREFIX_MIN_DIGITS or len(digits) > 10:
                 return None
             return "prefix", digits

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import EMPTY_VALUES
+from django.db import DataError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -89,7 +90,7 @@ def active_filter_chips(request: HttpRequest, model_admin: ModelAdmin) -> list[d
         groups.setdefault(_PARAM_FIELD.split(key)[0], []).append(key)
     chips = []
     for name, keys in groups.items():
-        described = _describe_filter(model_admin, name, keys, params)
+        described = _describe_filter(model_admin, name, keys, params, request=request)
         if described is None:
             continue
         remaining = params.copy()
@@ -99,7 +100,29 @@ def active_filter_chips(request: HttpRequest, model_admin: ModelAdmin) -> list[d
     return chips
 
 
-def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params: Any) -> tuple[str, str] | None:
+def _related_label(request: HttpRequest, field: Any, value: str) -> str:
+    """The related object's name ("ana@example.com" for ?user=7) only for a role that may view that model: the chip
+    must not show what the role's own pages would not. A value that is no id of it is shown as typed."""
+    related = field.related_model
+    opts = related._meta
+    if not request.user.has_perm(f"{opts.app_label}.view_{opts.model_name}"):
+        return f"#{value}"
+    try:
+        pk = related._meta.pk.to_python(value)
+        obj = related._default_manager.filter(pk=pk).first()
+    except (ValueError, TypeError, OverflowError, ValidationError, DataError):
+        return value
+    return str(obj) if obj is not None else value
+
+
+# The parameters of a relation's filter that hold its id; any other lookup on it ("user__password__startswith")
+# is no filter the console offers (Django refuses it) and gets no chip.
+_RELATION_ID_SUFFIXES = ("", "__exact", "__id__exact", "__pk__exact")
+
+
+def _describe_filter(
+    model_admin: ModelAdmin, name: str, keys: list[str], params: Any, *, request: HttpRequest
+) -> tuple[str, str] | None:
     if name == "q":
         return "búsqueda", params["q"]
     for spec in model_admin.list_filter:
@@ -118,8 +141,9 @@ def _describe_filter(model_admin: ModelAdmin, name: str, keys: list[str], params
         if getattr(field, "choices", None):
             return label, str(dict(field.choices).get(value, value))
         if field.is_relation and field.related_model is not None:
-            obj = field.related_model._default_manager.filter(pk=value).first()
-            return label, str(obj) if obj is not None else value
+            if keys[0] not in {name + suffix for suffix in _RELATION_ID_SUFFIXES}:
+                return None
+            return label, _related_label(request, field, value)
         return label, value
     parts = []
     for end, word in (("from", "desde"), ("to", "hasta")):

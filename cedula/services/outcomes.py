@@ -24,12 +24,45 @@ from cedula.services.history import change_record, previous_final_answer
 
 logger = structlog.get_logger(__name__)
 
-_DIGIT_RUN = re.compile(r"\d{5,}")
+# A number of 5+ digits, also written with thousands separators ("1.234.567", "1 234 567", "1,234,567").
+_NUMBER = re.compile(r"\d(?:[.,'\s\u00a0]?\d){4,}")
+# Words and the spaces between them, to find two or more capitalised words in a row: a name ("JUAN PEREZ").
+_WORDS = re.compile(r"[^\W\d_]{2,}|[ \u00a0]+|.", re.S)
+_TAG = re.compile(r"(<[^>]*>)")
 
 
 def redact_snapshot(html: str, *, max_bytes: int) -> str:
-    """A debugging copy of a non-final answer: every run of 5+ digits masked, size-capped."""
-    redacted = _DIGIT_RUN.sub(lambda m: "#" * len(m.group(0)), html or "")
+    """A debugging copy of a non-final answer: numbers of 5+ digits (grouped or not) masked everywhere, runs of
+    capitalised words (names, "JUAN PEREZ", "María Gómez") masked in the text between tags; the markup stays for
+    debugging. Size-capped."""
+
+    def mask(match: re.Match[str]) -> str:
+        return re.sub(r"\w", "#", match.group(0))
+
+    def names(text: str) -> str:
+        out: list[str] = []
+        run: list[str] = []  # capitalised words (and the spaces between them) not yet written
+
+        def flush() -> None:
+            words = [t for t in run if not t.isspace()]
+            trailing = run[-1] if run and run[-1].isspace() else ""
+            body = run[:-1] if trailing else run
+            out.append(("#" * len("".join(body)) if len(words) >= 2 else "".join(body)) + trailing)
+            run.clear()
+
+        for token in _WORDS.findall(text):
+            if token[0].isupper() and len(token) >= 2 and not token.isspace():
+                run.append(token)
+            elif token.isspace() and run:
+                run.append(token)
+            else:
+                flush()
+                out.append(token)
+        flush()
+        return "".join(out)
+
+    numbers = _NUMBER.sub(mask, html or "")
+    redacted = "".join(part if part.startswith("<") else names(part) for part in _TAG.split(numbers))
     encoded = redacted.encode("utf-8")[:max_bytes]
     return encoded.decode("utf-8", errors="ignore")
 

@@ -3,12 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.admin import ModelAdmin
@@ -85,7 +88,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         ("Fechas", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "cedula", "password1", "password2")}),)
-    actions = ["reset_two_factor"]
+    actions = ["reset_two_factor", "issue_enrol_code"]
 
     def has_reset_two_factor_permission(self, request: HttpRequest) -> bool:
         return request.user.is_superuser
@@ -101,6 +104,29 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
         self.message_user(
             request, f"Verificación en dos pasos restablecida para {len(users)} usuarios: la activarán de nuevo."
         )
+
+    def has_issue_enrol_code_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    @action(description="Generar código de alta en dos pasos", permissions=["issue_enrol_code"])
+    def issue_enrol_code(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse:
+        from ops.accounts.two_factor import enrol_code_issue
+
+        users = list(queryset.order_by("email")[:50])
+        codes = [(user.email, enrol_code_issue(user=user)) for user in users]
+        audit_record(request=request, action="auth.2fa_enrol_code_issued", target=queryset, count=len(users),
+                     details={"users": [u.email for u in users]})  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Códigos de alta en dos pasos",
+            "opts": self.opts,
+            "codes": codes,
+            "hours": f"{settings.STAFF_2FA_ENROL_WINDOW_H:g}",
+            "back_url": reverse("admin:accounts_user_changelist"),
+        }
+        response = TemplateResponse(request, "admin/accounts/enrol_codes.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(Group)

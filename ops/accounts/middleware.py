@@ -31,6 +31,13 @@ class AuditRequestMiddleware:
             unbind_request(token)
 
 
+def _staff_cleared(request: HttpRequest) -> bool:
+    user = request.user
+    if not (user.is_authenticated and user.is_active and user.is_staff):
+        return False
+    return not staff_requires_2fa(user) or bool(user.is_verified())  # type: ignore[attr-defined]
+
+
 class StaffTwoFactorMiddleware:
     """A superuser or an operator whose session has not passed the second factor reaches no console page: they are
     sent to enrol (no device yet) or to type a code. Their password alone opens nothing."""
@@ -39,6 +46,9 @@ class StaffTwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Whether this request speaks for cleared staff (active staff, past the second factor where one is needed):
+        # pages outside the console (/healthz) read it here rather than deciding it again.
+        request.staff_cleared = _staff_cleared(request)  # type: ignore[attr-defined]
         path = request.path
         if path.startswith("/admin/") and not path.startswith(TWO_FACTOR_OPEN_PREFIXES):
             user = request.user

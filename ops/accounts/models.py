@@ -36,6 +36,11 @@ class User(AbstractUser):
     email = models.EmailField("correo electrónico", unique=True)
     # Canonical digits (cedula.normalize). Staff accounts may have none.
     cedula = models.CharField("cédula", max_length=10, unique=True, null=True, blank=True)
+    # The first authenticator is enrolled with the password alone only within STAFF_2FA_ENROL_WINDOW_H of the
+    # account's creation or of this moment (a reset); otherwise with a one-time code a superuser issued (hashed).
+    two_factor_reset_at = models.DateTimeField("verificación en dos pasos restablecida", null=True, blank=True)
+    two_factor_enrol_code = models.CharField("código de alta (cifrado)", max_length=128, blank=True, default="")
+    two_factor_enrol_code_until = models.DateTimeField("código de alta válido hasta", null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

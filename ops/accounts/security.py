@@ -19,8 +19,10 @@ LOCKOUT_MESSAGE = (
     "Si no fuiste tú, avisa a un administrador."
 )
 
-# The roles whose password alone must not open a session (with STAFF_2FA_REQUIRED on).
-TWO_FACTOR_GROUPS = frozenset({"Operadores"})
+# Permissions that only let an account look. Any other one (add, change, delete, import, export, queue, pause...,
+# through a group of any name or given directly) lets it change or take data out: its password alone must not open
+# a session (with STAFF_2FA_REQUIRED on).
+READ_ONLY_PERMISSION_PREFIX = "view_"
 
 
 def login_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str | None:
@@ -48,13 +50,30 @@ def lockout_response(
     return response
 
 
-def staff_requires_2fa(user: Any) -> bool:
-    """Superusers and Operadores (anyone who can change things) need a second factor; Consulta only reads."""
-    if not settings.STAFF_2FA_REQUIRED or not getattr(user, "is_authenticated", False) or not user.is_staff:
+def can_change_or_export(user: Any) -> bool:
+    """What the account can do, by every path (superuser flag, any group, direct permissions), not a group's name."""
+    if not getattr(user, "is_active", False):
         return False
     if user.is_superuser:
         return True
-    return user.groups.filter(name__in=TWO_FACTOR_GROUPS).exists()
+    perms: set[str] = user.get_all_permissions()
+    return any(not perm.partition(".")[2].startswith(READ_ONLY_PERMISSION_PREFIX) for perm in perms)
+
+
+def staff_requires_2fa(user: Any) -> bool:
+    """Staff who can change or export anything need a second factor; staff who can only look (Consulta) do not."""
+    if not settings.STAFF_2FA_REQUIRED or not getattr(user, "is_authenticated", False) or not user.is_staff:
+        return False
+    return can_change_or_export(user)
+
+
+def staff_session_unverified(request: HttpRequest) -> bool:
+    """A staff session that has not passed a second factor: it may not delete or change the account from the
+    public site (a password alone must not remove a console account or rewrite its email)."""
+    user = request.user
+    if not (user.is_authenticated and user.is_staff):
+        return False
+    return not getattr(user, "is_verified", lambda: False)()
 
 
 def is_superuser_request(request: HttpRequest) -> bool:

@@ -138,10 +138,10 @@ class AccountDeletion:
     cedula_row: str  # "deleted" | "unlinked" | "none"
 
 
-def account_delete(*, user: User) -> AccountDeletion:
-    """A person deletes their own account. Their cedula row goes with it, unless staff hold it (an import named it,
-    new or already known, or the console created it: `staff_listed`): then it stays for staff, unlinked from the
-    person.
+def account_delete(*, user: User, request: HttpRequest | None = None) -> AccountDeletion:
+    """A person deletes their own account (audited with who and from which address: `request`). Their cedula row
+    goes with it, unless staff hold it (an import named it, new or already known, or the console created it:
+    `staff_listed`): then it stays for staff, unlinked from the person.
     Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
     with transaction.atomic():
         row = CedulaInfo.objects.select_for_update().filter(user=user).first()
@@ -155,13 +155,18 @@ def account_delete(*, user: User) -> AccountDeletion:
             row.delete()
             outcome = "deleted"
         user_id = user.pk
-        # No email or cedula in the record: it says that an account went, not whose.
+        # Who acted and from where (the account's email stays on the record after the account goes; the actor link
+        # is cleared with it); no cedula in the record.
         audit_record(
-            request=None,
+            request=request,
+            actor=user,
             action="account.self_delete",
             target=f"usuario #{user_id}",
-            anonymous=True,
-            details={"cedula_row": outcome, "cedula_row_id": row.pk if outcome == "unlinked" and row else None},
+            details={
+                "cedula_row": outcome,
+                "cedula_row_id": row.pk if outcome == "unlinked" and row else None,
+                "staff": user.is_staff,
+            },
         )
         user.delete()
     logger.info("account_deleted", user_id=user_id, cedula_row=outcome)

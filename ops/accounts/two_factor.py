@@ -7,6 +7,7 @@ operator here until their session is verified; django-otp's own throttling slows
 from __future__ import annotations
 
 import base64
+import datetime as dt
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -17,10 +18,13 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import get_random_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
@@ -39,6 +43,17 @@ RECOVERY_CODES = 10
 TOTP_NAME = "Aplicación de autenticación"
 RECOVERY_NAME = "Códigos de recuperación"
 _RECOVERY_SESSION_KEY = "two_factor_new_recovery_codes"
+_ENROL_PERMIT_SESSION_KEY = "two_factor_enrol_permit"  # the user id whose enrolment code this session gave
+ENROL_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed from a message
+ENROL_CODE_LENGTH = 12
+
+
+class EnrolCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Código de alta",
+        max_length=32,
+        widget=UnfoldAdminTextInputWidget(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+    )
 
 
 class TokenForm(forms.Form):
@@ -73,11 +88,52 @@ def recovery_codes_issue(*, user: User) -> list[str]:
 
 
 def two_factor_reset(*, user: User) -> int:
-    """Forget the user's devices (a lost phone): the next console visit asks them to enrol again."""
+    """Forget the user's devices (a lost phone): the next console visit asks them to enrol again, with the password
+    alone for STAFF_2FA_ENROL_WINDOW_H from now, then only with an enrolment code."""
     deleted = TOTPDevice.objects.filter(user=user).delete()[0]
     deleted += StaticDevice.objects.filter(user=user).delete()[0]
+    User.objects.filter(pk=user.pk).update(
+        two_factor_reset_at=timezone.now(), two_factor_enrol_code="", two_factor_enrol_code_until=None
+    )
     logger.info("two_factor_reset", user_id=user.pk, devices=deleted)
     return deleted
+
+
+def _enrol_window() -> dt.timedelta:
+    return dt.timedelta(hours=settings.STAFF_2FA_ENROL_WINDOW_H)
+
+
+def enrol_window_open(*, user: User, now: dt.datetime | None = None) -> bool:
+    """A first enrolment with the password alone: only soon after the account was made or its 2FA reset. Past that,
+    whoever holds the password (perhaps not the owner) must also hold a code a superuser gave the owner."""
+    now = now or timezone.now()
+    start = max(filter(None, [user.date_joined, user.two_factor_reset_at]))
+    return now - start <= _enrol_window()
+
+
+def enrol_code_issue(*, user: User) -> str:
+    """A one-time enrolment code for `user` (shown once to the superuser who asked; stored hashed), valid for
+    STAFF_2FA_ENROL_WINDOW_H. A new code replaces the previous one."""
+    code = get_random_string(ENROL_CODE_LENGTH, allowed_chars=ENROL_CODE_ALPHABET)
+    User.objects.filter(pk=user.pk).update(
+        two_factor_enrol_code=make_password(code), two_factor_enrol_code_until=timezone.now() + _enrol_window()
+    )
+    logger.info("two_factor_enrol_code_issued", user_id=user.pk)
+    return code
+
+
+def enrol_code_redeem(*, user: User, code: str) -> bool:
+    """True, once, for the user's current code before it expires; the code is spent either way it matched."""
+    normalised = "".join(code.split()).replace("-", "").upper()
+    with transaction.atomic():
+        row = User.objects.select_for_update().get(pk=user.pk)
+        until = row.two_factor_enrol_code_until
+        if not row.two_factor_enrol_code or until is None or until < timezone.now():
+            return False
+        if not check_password(normalised, row.two_factor_enrol_code):
+            return False
+        User.objects.filter(pk=user.pk).update(two_factor_enrol_code="", two_factor_enrol_code_until=None)
+    return True
 
 
 def qr_svg(data: str) -> str:
@@ -122,11 +178,33 @@ def verify_view(request: HttpRequest) -> HttpResponse:
     return _page(request, "admin/accounts/two_factor_verify.html", form=form, title="Verificación en dos pasos")
 
 
+def _enrol_code_page(request: HttpRequest, user: User) -> HttpResponse:
+    """Past the enrolment window: the QR code (the secret) is shown only after a superuser's one-time code."""
+    form = EnrolCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if enrol_code_redeem(user=user, code=form.cleaned_data["code"]):
+            request.session[_ENROL_PERMIT_SESSION_KEY] = user.pk
+            audit_record(request=request, action="auth.2fa_enrol_code_used", target=user)
+            return redirect(reverse("two_factor_enrol") + "?next=" + quote(_next_url(request)))
+        audit_record(request=request, action="auth.2fa_enrol_code_failed", target=user, outcome="denied")
+        form.add_error("code", "El código de alta no es válido o ya venció. Pide uno nuevo a un administrador.")
+    return _page(
+        request,
+        "admin/accounts/two_factor_enrol_code.html",
+        form=form,
+        title="Código de alta",
+        window_hours=f"{settings.STAFF_2FA_ENROL_WINDOW_H:g}",
+    )
+
+
 @_staff_required
 def enrol_view(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)  # login_required
     if has_confirmed_device(user):
         return redirect(reverse("two_factor_verify") + "?next=" + quote(_next_url(request)))
+    permitted = request.session.get(_ENROL_PERMIT_SESSION_KEY) == user.pk
+    if not permitted and not enrol_window_open(user=user):
+        return _enrol_code_page(request, user)
     device = totp_pending_device(user=user)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -134,6 +212,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            request.session.pop(_ENROL_PERMIT_SESSION_KEY, None)
             request.session[_RECOVERY_SESSION_KEY] = recovery_codes_issue(user=user)
             audit_record(request=request, action="auth.2fa_enrolled", target=user)
             return redirect(reverse("two_factor_recovery") + "?next=" + quote(_next_url(request)))

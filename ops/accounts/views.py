@@ -26,7 +26,7 @@ from cedula.services import history
 from ops.accounts import presenters, selectors, services
 from ops.accounts.forms import AccountDeleteForm, LoginForm, ProfileForm, RegistrationForm
 from ops.accounts.models import User
-from ops.accounts.security import client_ip
+from ops.accounts.security import client_ip, staff_session_unverified
 
 logger = structlog.get_logger(__name__)
 
@@ -90,9 +90,21 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/home.html", {**_status_context(request), "place_change": place_change})
 
 
+def _staff_refusal(request: HttpRequest, *, what: str) -> HttpResponse:
+    """A console account is changed or deleted from the public site only by a session past its second factor."""
+    from django.urls import reverse
+
+    verify = reverse("two_factor_verify") + "?next=" + request.path
+    context = {"what": what, "verify_url": verify, "can_verify": request.user.is_verified()}  # type: ignore[union-attr]
+    logger.info("staff_public_change_refused", user_id=request.user.pk, what=what)
+    return render(request, "accounts/staff_refused.html", context, status=403)
+
+
 @never_cache
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and staff_session_unverified(request):
+        return _staff_refusal(request, what="cambiar")
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -104,11 +116,13 @@ def profile(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def account_delete_view(request: HttpRequest) -> HttpResponse:
+    if staff_session_unverified(request):
+        return _staff_refusal(request, what="eliminar")
     form = AccountDeleteForm(request.POST or None, user=_person(request))
     if request.method == "POST" and form.is_valid():
         user = _person(request)
         logout(request)
-        services.account_delete(user=user)
+        services.account_delete(user=user, request=request)
         messages.success(request, "Tu cuenta fue eliminada.")
         return redirect("accounts:login")
     return render(request, "accounts/account_delete.html", {"form": form})

@@ -158,6 +158,23 @@ def test_an_export_is_recorded_with_its_filter_and_row_count(op_client, cedula_f
     assert record.count == 2 and record.outcome == "success"
 
 
+def test_the_changes_export_is_recorded_like_the_others(op_client, cedula_factory):
+    from django.utils import timezone
+
+    from cedula.models import CedulaChange
+
+    for row in [cedula_factory(status=Status.CANCELLED) for _ in range(3)]:
+        CedulaChange.objects.create(cedula=row, changed_at=timezone.now(), kind=CedulaChange.Kind.STATUS,
+                                    old_status=Status.ACTIVE, new_status=Status.CANCELLED)  # fmt: skip
+
+    response = op_client.post(reverse("admin:cedula_cedulachange_export") + "?kind__exact=status", {"format": "0"})
+
+    assert response.status_code == 200
+    record = only_record("changes.export")
+    assert record.count == 3 and record.outcome == "success" and record.actor is not None
+    assert record.details["filter"] == "kind__exact=status"
+
+
 def test_a_user_changed_by_staff_is_recorded_with_the_fields(admin_user):
     client = Client(REMOTE_ADDR=IP)
     client.force_login(admin_user)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django_q.models import Task
 
@@ -51,3 +52,63 @@ def test_healthz_is_503_when_no_worker_ever_reported(client):
 
     assert response.status_code == 503
     assert response.json()["worker_heartbeat_age_s"] is None
+
+
+# --- what a stranger reads, what staff read (issue 25) ---------------------------------------------------------------
+
+PAUSE_REASON = "Llamar a Ana al 300 123 4567 antes de reanudar"
+
+
+@pytest.fixture
+def paused_by_staff():
+    from cedula.services.queueing import breaker_pause
+
+    breaker_pause(by="jefa@example.com", reason=PAUSE_REASON)
+
+
+def test_a_stranger_reads_healthy_or_not_and_why_in_categories_but_not_who_paused_or_why(client, paused_by_staff):
+    response = client.get("/healthz")
+
+    text = response.content.decode()
+    body = response.json()
+    assert "pausa manual" in body["reasons"] and "trabajador" in body["reasons"]
+    assert body["breaker"]["paused"] is True
+    assert "jefa@example.com" not in text and "300 123 4567" not in text and "Ana" not in text
+    assert not {"paused_by", "pause_reason", "paused_at"} & set(body["breaker"])
+
+
+def test_a_healthy_system_gives_no_reasons(client, settings):
+    settings.WORKER_SILENT_AFTER_S = 180
+    _task_finished(ago_s=5)
+
+    body = client.get("/healthz").json()
+
+    assert body["ok"] is True and body["reasons"] == []
+
+
+def test_staff_and_the_metrics_token_read_who_paused_and_the_reason(client, paused_by_staff, staff_in, settings):
+    settings.METRICS_TOKEN = "t" * 32
+    client.force_login(staff_in("Consulta"))
+
+    as_staff = client.get("/healthz").json()
+    with_token = Client().get("/healthz", HTTP_AUTHORIZATION="Bearer " + "t" * 32).json()
+    wrong_token = Client().get("/healthz", HTTP_AUTHORIZATION="Bearer nope").json()
+
+    for body in (as_staff, with_token):
+        assert body["breaker"]["paused_by"] == "jefa@example.com" and body["breaker"]["pause_reason"] == PAUSE_REASON
+    assert "pause_reason" not in wrong_token["breaker"]
+
+
+def test_a_public_account_reads_what_a_stranger_reads(client, paused_by_staff, user_factory):
+    client.force_login(user_factory(email="persona@example.com", cedula="1234567"))
+
+    assert "pause_reason" not in client.get("/healthz").json()["breaker"]
+
+
+def test_a_staff_session_still_owing_its_second_factor_reads_what_a_stranger_reads(
+    client, paused_by_staff, user_factory, settings
+):
+    settings.STAFF_2FA_REQUIRED = True
+    client.force_login(user_factory(email="jefa2@example.com", is_staff=True, is_superuser=True))
+
+    assert "pause_reason" not in client.get("/healthz").json()["breaker"]

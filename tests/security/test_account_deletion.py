@@ -60,7 +60,8 @@ def test_a_registered_persons_row_and_attempts_are_deleted_with_the_account(clie
     assert not RefreshRequest.objects.exists()
     assert "_auth_user_id" not in client.session
     record = AuditRecord.objects.get(action="account.self_delete")
-    assert record.actor is None and record.ip is None and record.actor_email == ""
+    # issue 25: who and from where (the account is gone: the link is cleared, its email stays)
+    assert record.actor is None and record.ip == "127.0.0.1" and record.actor_email == "ana@example.com"
     assert record.details["cedula_row"] == "deleted"
     assert "ana@" not in str(record.details) + record.target_repr and "1234567" not in record.target_repr
 
