@@ -9,11 +9,11 @@ import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
-from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from cedula.models import AuditRecord
+from tests.helpers.two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _two_factor_on(settings):
     settings.STAFF_2FA_REQUIRED = True
-
-
-def code_for(device: TOTPDevice) -> str:
-    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
 
 
 def enrol(client: Client, user) -> list[str]:

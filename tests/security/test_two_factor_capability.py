@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from cedula.models import AuditRecord
 from ops.accounts.models import User
 from ops.accounts.security import staff_requires_2fa
-from tests.security.test_two_factor import code_for
+from tests.helpers.two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
