@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cedula import services
-from cedula.importing import ImportFileError, InvalidRow, read_table
+from cedula.importing import ImportFileError, InvalidRow, clean_file_name, read_table
 
 ROW_REPORT_LIMIT = 1000
 # The operating system's reasons come in English ("No such file or directory"): the usual ones, said in Spanish.
@@ -46,18 +46,19 @@ class Command(BaseCommand):
         self, *args: Any, file: Path, requeue_existing: bool, skip_invalid: bool, user: str | None, **options: Any
     ) -> None:
         importer = self._staff_user(user) if user else None
+        file_name = clean_file_name(file.name)
         try:
-            data = file.read_bytes()
+            # Read in chunks by the reader, never whole: the same bounds as an upload.
+            with file.open("rb") as stream:
+                parsed = read_table(stream, file.name)
+        except ImportFileError as exc:
+            raise CommandError(f"{file}: {exc}", returncode=2) from exc
         except OSError as exc:
             reason = OS_REASONS.get(exc.errno or 0, f"error del sistema {exc.errno}")
             raise CommandError(f"No se puede leer {file}: {reason}.", returncode=2) from exc
-        try:
-            parsed = read_table(data, file.name)
-        except ImportFileError as exc:
-            raise CommandError(f"{file}: {exc}", returncode=2) from exc
         report = services.cedula_import_rows(
             rows=parsed.rows,
-            file_name=file.name,
+            file_name=file_name,
             user=importer,
             requeue_existing=requeue_existing,
             skip_invalid=skip_invalid,
@@ -68,11 +69,11 @@ class Command(BaseCommand):
         audit_record(
             request=None,
             action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file.name,
+            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
             count=report.total_rows,
             outcome="failure" if report.blocked else "success",
             actor=importer,
-            details={"file_name": file.name, "via": "import_cedulas", "new": report.new, "invalid": report.invalid},
+            details={"file_name": file_name, "via": "import_cedulas", "new": report.new, "invalid": report.invalid},
         )
         self.stdout.write(json.dumps(report.counts(), ensure_ascii=False))
         if report.invalid_rows:
