@@ -53,13 +53,13 @@ from cedula.services.dispatch import (
 )
 from cedula.services.gate import breaker_blocks_claims, breaker_get, throttle_wait_s
 from cedula.services.history import cedula_owner_visit, change_record, previous_final_answer
-from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.import_previews import (
     ConfirmOutcome,
     import_preview_confirm,
     import_preview_create,
     import_previews_expire,
 )
+from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
 from cedula.services.outcomes import lookup_record_outcome, redact_snapshot, retry_delay_s
 from cedula.services.queueing import (

@@ -59,9 +59,7 @@ def import_preview_create(*, parsed: ParsedFile, file_name: str, user: User | No
     return preview
 
 
-def import_preview_confirm(
-    *, key: str, user: User, requeue_existing: bool, skip_invalid: bool
-) -> ConfirmOutcome:
+def import_preview_confirm(*, key: str, user: User, requeue_existing: bool, skip_invalid: bool) -> ConfirmOutcome:
     preview = ImportPreview.objects.filter(key=key, created_by=user).first() if key else None
     if preview is None:
         return ConfirmOutcome(status="missing")

@@ -61,7 +61,7 @@ def test_a_batch_stored_with_a_control_character_in_its_name_still_exports(admin
     export = admin_client.get(reverse("admin:cedula_importbatch_export", args=[batch.pk, "csv"]))
 
     assert export.status_code == 200
-    assert export["Content-Disposition"] == "attachment; filename=\"a b'c-resultados.csv\""
+    assert export["Content-Disposition"] == 'attachment; filename="a b\'c-resultados.csv"'
 
 
 @pytest.mark.django_db
@@ -87,9 +87,7 @@ def test_a_second_confirmation_of_the_same_preview_does_nothing_and_says_so(admi
     assert CedulaInfo.objects.count() == 2
     batch = ImportBatch.objects.get()
     assert again["Location"].endswith(f"?import_batch__id__exact={batch.pk}")
-    assert messages_of(again) == [
-        "La importación de «cedulas.csv» ya se había confirmado: no se importó de nuevo."
-    ]
+    assert messages_of(again) == ["La importación de «cedulas.csv» ya se había confirmado: no se importó de nuevo."]
     assert AuditRecord.objects.filter(action="cedula.import").count() == 1
 
 

@@ -121,7 +121,9 @@ class CountingInput(io.BytesIO):
 @pytest.mark.django_db
 def test_a_body_over_the_cap_is_refused_unread_with_a_spanish_reason(admin_client, settings):
     settings.UPLOAD_MAX_BODY_MB = 1
-    body = encode_multipart(BOUNDARY, {"import_file": SimpleUploadedFile("grande.csv", b"cedula\n" + b"1234567\n" * 300_000)})
+    body = encode_multipart(
+        BOUNDARY, {"import_file": SimpleUploadedFile("grande.csv", b"cedula\n" + b"1234567\n" * 300_000)}
+    )
     stream = CountingInput(body)
 
     response = admin_client.generic(
