@@ -76,7 +76,7 @@ def test_blank_csv_lines_count_toward_the_row_limit(monkeypatch):
     monkeypatch.setattr("cedula.importing.MAX_ROWS", 50)
 
     with pytest.raises(ImportFileError, match="más de 50 filas"):
-        read_table(b"cedula\n" + b",\n" * 60 + b"1234567\n", "blancas.csv")
+        read_table(b"cedula,nombre\n" + b",\n" * 60 + b"1234567,Ana\n", "blancas.csv")
 
 
 def test_a_file_of_exactly_the_row_limit_still_reads(monkeypatch):
