@@ -100,8 +100,8 @@ def near_cap_csv(path: Path) -> None:
     with path.open("wb") as out:
         out.write(b"cedula,nombre,direccion,observaciones\r\n")
         for n in range(rows):
-            # ~63 bytes a row: a million rows is just under the 64 MB cap.
-            out.write(b"%d,Persona %07d,Calle %05d # 12-34,sin novedad registrada\r\n" % (1_000_000 + n * 7, n, n))
+            # 66 bytes a row: a million rows is 63 MB, just under the 64 MB cap.
+            out.write(b"%d,Persona %07d,Calle %05d # 12-34,sin novedad anotada\r\n" % (1_000_000 + n * 7, n, n))
 
 
 @dataclass(frozen=True)

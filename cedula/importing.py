@@ -64,8 +64,17 @@ _PARSED_META = ("kind", "column", "encoding", "delimiter", "sheet")
 
 def parsed_to_json(parsed: ParsedFile) -> bytes:
     """The reading of a file, kept between preview and confirm so the confirm step does not parse it again."""
-    meta = {k: getattr(parsed, k) for k in _PARSED_META}
-    return json.dumps({**meta, "rows": parsed.rows}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return b"".join(parsed_json_chunks(parsed))
+
+
+def parsed_json_chunks(parsed: ParsedFile, rows_per_chunk: int = 10_000) -> Iterator[bytes]:
+    """The same JSON a piece at a time: a million rows are written to disk without a second copy in memory."""
+    meta = json.dumps({k: getattr(parsed, k) for k in _PARSED_META}, ensure_ascii=False, separators=(",", ":"))
+    yield (meta[:-1] + ',"rows":[').encode("utf-8")
+    for start in range(0, len(parsed.rows), rows_per_chunk):
+        rows = json.dumps(parsed.rows[start : start + rows_per_chunk], ensure_ascii=False, separators=(",", ":"))
+        yield (("," if start else "") + rows[1:-1]).encode("utf-8")
+    yield b"]}"
 
 
 def parsed_from_json(data: bytes) -> ParsedFile:

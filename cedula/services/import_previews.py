@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cedula.importing import ImportFileError, ParsedFile, clean_file_name, parsed_from_json, parsed_to_json
+from cedula.importing import ImportFileError, ParsedFile, clean_file_name, parsed_from_json, parsed_json_chunks
 from cedula.preview_models import ImportPreview
 from cedula.services.imports import ImportReport, cedula_import_rows
 
@@ -52,7 +52,8 @@ def import_preview_create(*, parsed: ParsedFile, file_name: str, user: User | No
     path = _preview_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
-    partial.write_bytes(parsed_to_json(parsed))
+    with partial.open("wb") as out:
+        out.writelines(parsed_json_chunks(parsed))
     partial.replace(path)
     preview = ImportPreview.objects.create(key=key, created_by=user, file_name=clean_file_name(file_name))
     logger.info("import_preview_created", preview_id=preview.pk, rows=len(parsed.rows))
