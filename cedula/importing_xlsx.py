@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Any, BinaryIO
 
 from cedula.importing import (
@@ -106,22 +106,23 @@ def _open_workbook(stream: BinaryIO) -> Any:
     from openpyxl.reader.excel import ExcelReader  # only imports pay for openpyxl
     from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-    class Sheet(ReadOnlyWorksheet):  # type: ignore[misc]
+    class Sheet(ReadOnlyWorksheet):
         def _get_size(self) -> None:
             pass  # _sheet_rows needs no dimensions
 
-    class Reader(ExcelReader):  # type: ignore[misc]
+    class Reader(ExcelReader):
         def read_worksheets(self) -> None:
             for sheet, rel in self.parser.find_sheets():
                 if rel.target in self.valid_files and "chartsheet" not in rel.Type:
-                    self.wb._sheets.append(Sheet(self.wb, sheet.name, rel.target, self.shared_strings))
+                    found = Sheet(self.wb, sheet.name, rel.target, self.shared_strings)
+                    self.wb._sheets.append(found)  # type: ignore[attr-defined]  # what load_workbook does
 
     reader = Reader(stream, read_only=True, data_only=True)
     reader.read()
     return reader.wb
 
 
-def _sheet_rows(sheet: Any) -> Iterator[dict[int, Any]]:
+def _sheet_rows(sheet: Any) -> Generator[dict[int, Any]]:
     """A sheet's rows as {column index (0-based): value}, rows missing from the file as empty ones.
 
     Not openpyxl's iter_rows: its parser leaves every parsed row attached to the document (about 80 bytes each: 1.6 GB
@@ -134,7 +135,7 @@ def _sheet_rows(sheet: Any) -> Iterator[dict[int, Any]]:
 
     book = sheet.parent
     parser = WorkSheetParser(
-        None,
+        None,  # type: ignore[arg-type]  # only parse_cell is used: it reads no source
         sheet._shared_strings,  # read-only worksheets keep the book's shared strings here (openpyxl 3.1)
         data_only=True,
         epoch=book.epoch,

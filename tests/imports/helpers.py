@@ -16,7 +16,7 @@ def csv_bytes(rows: Iterable[Sequence[Any]], *, delimiter: str = ",", encoding: 
 
 def xlsx_bytes(sheets: dict[str, Iterable[Sequence[Any]]]) -> bytes:
     book = openpyxl.Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])
     for title, rows in sheets.items():
         sheet = book.create_sheet(title)
         for row in rows:
