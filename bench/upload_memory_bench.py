@@ -159,6 +159,15 @@ def near_cap_csv(path: Path) -> None:
             out.write(b"%d,Persona %07d,Calle %05d # 12-34,sin novedad anotada\r\n" % (1_000_000 + n * 7, n, n))
 
 
+def near_cap_invalid_csv(path: Path) -> None:
+    """A million values of 62 digits: every row invalid, each with its reason (the costliest file the cap lets in)."""
+    rows = 50_000 if SMOKE else 1_000_000
+    with path.open("wb") as out:
+        out.write(b"cedula\r\n")
+        for n in range(rows):
+            out.write(b"%062d\r\n" % (10**40 + n * 13))
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -184,6 +193,12 @@ CASES = [
         expect="El archivo es demasiado grande: el máximo es",
     ),
     Case("csv-near-cap", "CSV just under the 64 MB cap", near_cap_csv, expect='name="import_file_name"'),
+    Case(
+        "csv-near-cap-invalid",
+        "CSV just under the cap, every row invalid",
+        near_cap_invalid_csv,
+        expect="es demasiado larga: una cédula tiene entre 3 y 10 dígitos",
+    ),
 ]
 
 

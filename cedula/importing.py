@@ -28,6 +28,9 @@ HEADER_NAMES = ("cedula", "nuip", "documento")
 HEADER_SEARCH_ROWS = 10
 # Far above any real file (the registry answers ~17,000 lookups a day); protects the server's memory.
 MAX_ROWS = 1_000_000
+# Invalid and duplicate rows kept with their reasons (the rest are counted): a million invalid rows with their
+# messages would take 250 MB to say what the first ten thousand already say.
+ROWS_KEPT = 10_000
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a million cedulas in CSV is ~25 MB
 CHUNK_BYTES = 1024 * 1024  # a file is read this much at a time
 SAMPLE_BYTES = 65536  # what the type, encoding and delimiter are told from
@@ -105,8 +108,10 @@ class DuplicateRow:
 class Classified:
     total: int
     valid: dict[str, int]  # canonical cedula -> row number of its first appearance, in file order
-    duplicates: list[DuplicateRow]
-    invalid: list[InvalidRow]
+    duplicates: list[DuplicateRow]  # the first ROWS_KEPT of them
+    invalid: list[InvalidRow]  # the first ROWS_KEPT of them
+    duplicate_count: int = 0
+    invalid_count: int = 0
 
 
 def header_key(text: Any) -> str:
@@ -351,7 +356,7 @@ def classify_rows(rows: Iterable[SourceRow]) -> Classified:
     valid: dict[str, int] = {}
     duplicates: list[DuplicateRow] = []
     invalid: list[InvalidRow] = []
-    total = 0
+    total = duplicate_count = invalid_count = 0
     for number, value in rows:
         total += 1
         raw = value.strip()
@@ -361,12 +366,16 @@ def classify_rows(rows: Iterable[SourceRow]) -> Classified:
             try:
                 digits = normalize_cedula(value)
             except ValueError as exc:
-                invalid.append(InvalidRow(number, value, str(exc)))
+                invalid_count += 1
+                if invalid_count <= ROWS_KEPT:
+                    invalid.append(InvalidRow(number, value, str(exc)))
                 continue
         first = valid.setdefault(digits, number)
         if first != number:
-            duplicates.append(DuplicateRow(number, value, digits, first))
-    return Classified(total=total, valid=valid, duplicates=duplicates, invalid=invalid)
+            duplicate_count += 1
+            if duplicate_count <= ROWS_KEPT:
+                duplicates.append(DuplicateRow(number, value, digits, first))
+    return Classified(total, valid, duplicates, invalid, duplicate_count=duplicate_count, invalid_count=invalid_count)
 
 
 def escape_formula(value: Any) -> Any:

@@ -328,7 +328,12 @@ class CedulaImportExportMixin(ImportExportMixin):
                 request,
                 format_html(
                     '{}: <a class="underline" href="{}">descargar el CSV</a>.',
-                    "1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas",
+                    ("1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas")
+                    + (
+                        f" (el CSV lista las primeras {len(report.invalid_rows)})"
+                        if report.invalid > len(report.invalid_rows)
+                        else ""
+                    ),
                     url,
                 ),
             )

@@ -45,7 +45,7 @@ class ImportReport:
     new_sample: tuple[SourceRow, ...]
     existing_sample: tuple[SourceRow, ...]
     duplicate_sample: tuple[DuplicateRow, ...]
-    invalid_rows: tuple[InvalidRow, ...]  # all of them: the row report and the rejected-rows CSV
+    invalid_rows: tuple[InvalidRow, ...]  # the first ROWS_KEPT: the row report and the rejected-rows CSV
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -88,8 +88,8 @@ def _import_report(
         new=len(classified.valid) - len(known) if new is None else new,
         existing=len(known),
         requeued=would_requeue if requeued is None else requeued,
-        duplicates=len(classified.duplicates),
-        invalid=len(classified.invalid),
+        duplicates=classified.duplicate_count,
+        invalid=classified.invalid_count,
         imported=imported,
         blocked=blocked,
         batch_id=batch_id,

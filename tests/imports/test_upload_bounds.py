@@ -239,3 +239,28 @@ def test_the_import_page_says_why_an_xlsx_bomb_is_refused(admin_client):
     page = response.content.decode()
     assert "El libro de Excel es demasiado grande una vez descomprimido" in page
     assert response.context["confirm_form"] is None
+
+
+def test_invalid_and_duplicate_rows_are_counted_all_but_kept_only_up_to_a_limit(monkeypatch):
+    # A million invalid rows with their messages took 250 MB; the first ten thousand say what there is to say.
+    from cedula.importing import classify_rows
+
+    monkeypatch.setattr("cedula.importing.ROWS_KEPT", 5)
+    rows = [SourceRow(n, "abc") for n in range(2, 10)] + [SourceRow(n, "1234567") for n in range(10, 20)]
+
+    classified = classify_rows(rows)
+
+    assert (classified.invalid_count, len(classified.invalid)) == (8, 5)
+    assert (classified.duplicate_count, len(classified.duplicates)) == (9, 5)
+    assert classified.total == 18
+
+
+@pytest.mark.django_db
+def test_the_report_counts_every_invalid_row_when_only_some_are_kept(monkeypatch):
+    from cedula import services
+
+    monkeypatch.setattr("cedula.importing.ROWS_KEPT", 5)
+    report = services.cedula_import_preview(rows=[SourceRow(n, "abc") for n in range(2, 10)], file_name="x.csv")
+
+    assert report.invalid == 8
+    assert len(report.invalid_rows) == 5

@@ -77,7 +77,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(json.dumps(report.counts(), ensure_ascii=False))
         if report.invalid_rows:
-            self._row_report(report.invalid_rows)
+            self._row_report(report.invalid_rows, report.invalid)
         if report.blocked:
             raise CommandError(
                 f"{report.invalid} {'fila inválida' if report.invalid == 1 else 'filas inválidas'}: no se importó nada."
@@ -91,8 +91,8 @@ class Command(BaseCommand):
             raise CommandError(f"{email}: no es un usuario activo del personal.", returncode=2)
         return found
 
-    def _row_report(self, rows: tuple[InvalidRow, ...]) -> None:
+    def _row_report(self, rows: tuple[InvalidRow, ...], total: int) -> None:
         for row in rows[:ROW_REPORT_LIMIT]:
             self.stderr.write(f"fila {row.number}: {row.reason}")
-        if len(rows) > ROW_REPORT_LIMIT:
-            self.stderr.write(f"... y {len(rows) - ROW_REPORT_LIMIT} filas inválidas más.")
+        if total > ROW_REPORT_LIMIT:
+            self.stderr.write(f"... y {total - ROW_REPORT_LIMIT} filas inválidas más.")
