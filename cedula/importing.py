@@ -9,17 +9,16 @@ Classifying values (valid, duplicate, invalid) is also pure and lives here; the 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
-import datetime as dt
 import io
 import itertools
 import json
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 from cedula.normalize import MAX_DIGITS, MIN_DIGITS, normalize_cedula
 
@@ -29,7 +28,12 @@ HEADER_NAMES = ("cedula", "nuip", "documento")
 HEADER_SEARCH_ROWS = 10
 # Far above any real file (the registry answers ~17,000 lookups a day); protects the server's memory.
 MAX_ROWS = 1_000_000
+# Invalid and duplicate rows kept with their reasons (the rest are counted): a million invalid rows with their
+# messages would take 250 MB to say what the first ten thousand already say.
+ROWS_KEPT = 10_000
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a million cedulas in CSV is ~25 MB
+CHUNK_BYTES = 1024 * 1024  # a file is read this much at a time
+SAMPLE_BYTES = 65536  # what the type, encoding and delimiter are told from
 CSV_DELIMITERS = (";", ",", "\t")
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -63,8 +67,17 @@ _PARSED_META = ("kind", "column", "encoding", "delimiter", "sheet")
 
 def parsed_to_json(parsed: ParsedFile) -> bytes:
     """The reading of a file, kept between preview and confirm so the confirm step does not parse it again."""
-    meta = {k: getattr(parsed, k) for k in _PARSED_META}
-    return json.dumps({**meta, "rows": parsed.rows}, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return b"".join(parsed_json_chunks(parsed))
+
+
+def parsed_json_chunks(parsed: ParsedFile, rows_per_chunk: int = 10_000) -> Iterator[bytes]:
+    """The same JSON a piece at a time: a million rows are written to disk without a second copy in memory."""
+    meta = json.dumps({k: getattr(parsed, k) for k in _PARSED_META}, ensure_ascii=False, separators=(",", ":"))
+    yield (meta[:-1] + ',"rows":[').encode("utf-8")
+    for start in range(0, len(parsed.rows), rows_per_chunk):
+        rows = json.dumps(parsed.rows[start : start + rows_per_chunk], ensure_ascii=False, separators=(",", ":"))
+        yield (("," if start else "") + rows[1:-1]).encode("utf-8")
+    yield b"]}"
 
 
 def parsed_from_json(data: bytes) -> ParsedFile:
@@ -95,8 +108,10 @@ class DuplicateRow:
 class Classified:
     total: int
     valid: dict[str, int]  # canonical cedula -> row number of its first appearance, in file order
-    duplicates: list[DuplicateRow]
-    invalid: list[InvalidRow]
+    duplicates: list[DuplicateRow]  # the first ROWS_KEPT of them
+    invalid: list[InvalidRow]  # the first ROWS_KEPT of them
+    duplicate_count: int = 0
+    invalid_count: int = 0
 
 
 def header_key(text: Any) -> str:
@@ -113,22 +128,42 @@ def find_cedula_column(cells: Iterable[Any]) -> int | None:
     return None
 
 
-def read_table(data: bytes, file_name: str = "") -> ParsedFile:
-    """Bytes of an uploaded file -> the cedula column with row numbers. Raises ImportFileError."""
-    if len(data) > MAX_FILE_BYTES:
+def clean_file_name(name: str) -> str:
+    """The name a browser or a shell gave the file, safe for a header, a log line and a 255-character column.
+
+    A control or format character (CR/LF, NUL, a right-to-left override) in a name would break a Content-Disposition
+    header or mislead a reader; a path would tell where the file came from. Both go at intake.
+    """
+    base = re.split(r"[\\/]", name)[-1]
+    cleaned = "".join(" " if unicodedata.category(char).startswith("C") else char for char in base)
+    return " ".join(cleaned.split())[:255] or "archivo"
+
+
+def read_table(source: bytes | BinaryIO, file_name: str = "") -> ParsedFile:
+    """An uploaded file -> the cedula column with row numbers. Raises ImportFileError.
+
+    `source` is the bytes, or a seekable binary file that is read in chunks: a big upload is never joined in memory.
+    """
+    stream: BinaryIO = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    size = stream.seek(0, io.SEEK_END)
+    if size > MAX_FILE_BYTES:
         raise ImportFileError(f"El archivo pesa más de {MAX_FILE_BYTES // 2**20} MB: divídalo en partes.")
-    if not data or not data.strip():
+    stream.seek(0)
+    head = stream.read(SAMPLE_BYTES)
+    if not any(chunk.strip() for chunk in _chunks(stream)):
         raise ImportFileError("El archivo está vacío.")
-    if data.startswith(_OLE_MAGIC):
+    if head.startswith(_OLE_MAGIC):
         raise ImportFileError(
             "Es un archivo .xls de Excel 97-2003: guárdelo como .xlsx o como CSV e impórtelo de nuevo."
         )
-    if data.startswith(_ZIP_MAGIC):
-        parsed = _read_xlsx(data)
+    if head.startswith(_ZIP_MAGIC):
+        from cedula.importing_xlsx import read_xlsx  # only XLSX files pay for openpyxl
+
+        parsed = read_xlsx(stream)
     elif file_name.lower().endswith((".xlsx", ".xlsm")):
         raise ImportFileError("El archivo tiene extensión .xlsx pero no es un libro de Excel válido.")
     else:
-        parsed = _read_csv(data)
+        parsed = _read_csv(stream, head, size)
     if not parsed.rows:
         raise ImportFileError(f"El archivo solo tiene el encabezado «{parsed.column}»: no hay cédulas que importar.")
     return parsed
@@ -137,30 +172,59 @@ def read_table(data: bytes, file_name: str = "") -> ParsedFile:
 # --- CSV ----------------------------------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    if data.startswith(codecs.BOM_UTF8):
-        return data.decode("utf-8-sig", errors="replace"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as exc:
-            raise ImportFileError("El archivo dice ser UTF-16 pero no se puede leer como texto.") from exc
-    if b"\x00" in data[:65536]:
-        utf16 = _utf16_without_bom(data)
-        if utf16:
-            return data.decode(utf16), utf16
-        raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """The whole file, a chunk at a time, from its start."""
+    stream.seek(0)
+    while chunk := stream.read(CHUNK_BYTES):
+        yield chunk
+
+
+def _decodes(stream: BinaryIO, encoding: str) -> bool:
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        return data.decode("utf-8"), "utf-8"
+        for chunk in _chunks(stream):
+            decoder.decode(chunk)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
+        return False
+    return True
+
+
+def _decoded_lines(stream: BinaryIO, encoding: str, errors: str = "strict") -> Iterator[str]:
+    """Lines of text as csv wants them (line ends kept, CR-only ends split), decoded as they are read."""
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors=errors, newline="")
+    try:
+        yield from text
+    finally:
+        with contextlib.suppress(ValueError):  # already closed by its owner when an abandoned reader is collected
+            text.detach()  # the caller owns the file: closing the wrapper must not close it
+
+
+def _open_text(stream: BinaryIO, head: bytes, size: int) -> tuple[Iterator[str], str]:
+    if head.startswith(codecs.BOM_UTF8):
+        return _decoded_lines(stream, "utf-8-sig", errors="replace"), "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decoded_lines(stream, "utf-16"), "utf-16"
+    if b"\x00" in head:
+        utf16 = _utf16_without_bom(stream, head, size)
+        if utf16:
+            return _decoded_lines(stream, utf16), utf16
+        raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
+    if _decodes(stream, "utf-8"):
+        return _decoded_lines(stream, "utf-8"), "utf-8"
     # Excel on Windows saves "CSV" in Windows-1252 (Latin-1 is the fallback for its five undefined bytes). A file
-    # pasted together from several sources mixes UTF-8 and Windows-1252 lines, so each line is decoded on its own.
-    lines = data.splitlines(keepends=True)
-    decoded = [_decode_line(line) for line in lines]
-    kinds = {kind for _, kind in decoded if kind != "ascii"}
+    # pasted together from several sources mixes UTF-8 and Windows-1252 lines, so each line is decoded on its own
+    # (a first pass names the mixture, a second decodes as csv reads).
+    kinds = {kind for _, kind in map(_decode_line, _raw_lines(stream)) if kind != "ascii"}
     encoding = "utf-8+cp1252" if len(kinds) > 1 else kinds.pop() if kinds else "cp1252"
-    return "".join(text for text, _ in decoded), encoding
+    return (text for text, _ in map(_decode_line, _raw_lines(stream))), encoding
+
+
+def _raw_lines(stream: BinaryIO) -> Iterator[bytes]:
+    stream.seek(0)
+    for line in stream:
+        yield from line.splitlines(keepends=True)  # a CR-only line end is one too
 
 
 def _decode_line(line: bytes) -> tuple[str, str]:
@@ -176,21 +240,27 @@ def _decode_line(line: bytes) -> tuple[str, str]:
         return line.decode("latin-1"), "cp1252"
 
 
-def _utf16_without_bom(data: bytes) -> str:
+def _utf16_without_bom(stream: BinaryIO, head: bytes, size: int) -> str:
     """ "Unicode text" whose BOM got lost: every other byte of the sample is NUL (ASCII-range text in UTF-16)."""
-    sample = data[:4096]
-    if len(data) % 2 or len(sample) < 4:
+    sample = head[:4096]
+    if size % 2 or len(sample) < 4:
         return ""
     high_even, high_odd = sample[0::2].count(0), sample[1::2].count(0)
     half = len(sample) // 2
     for encoding, zeros, others in (("utf-16-le", high_odd, high_even), ("utf-16-be", high_even, high_odd)):
         if zeros >= 0.9 * half and others == 0:
-            try:
-                data.decode(encoding)
-            except UnicodeDecodeError:
-                return ""
-            return encoding
+            return encoding if _decodes(stream, encoding) else ""
     return ""
+
+
+def _without_ctrl_z(lines: Iterator[str]) -> Iterator[str]:
+    """DOS programs still end a text file with Ctrl-Z; it is not a row."""
+    previous = next(lines, None)
+    for line in lines:
+        yield previous  # type: ignore[misc]  # not None once a second line exists
+        previous = line
+    if previous is not None:
+        yield previous.removesuffix("\x1a")
 
 
 def _looks_binary(text: str) -> bool:
@@ -223,26 +293,34 @@ def _missing_column_message(seen: list[Any], *, csv_hint: bool = False) -> str:
     return message
 
 
-def _read_csv(data: bytes) -> ParsedFile:
-    text, encoding = _decode(data)
-    del data  # the decoded text is the only copy we need
-    # DOS programs still end a text file with Ctrl-Z; it is not a row.
-    text = text.removesuffix("\x1a")
-    if _looks_binary(text):
-        raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
-    delimiter, _ = _sniff_delimiter(text)
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _read_csv(stream: BinaryIO, head: bytes, size: int) -> ParsedFile:
+    lines, encoding = _open_text(stream, head, size)
     try:
-        head = list(itertools.islice(records, HEADER_SEARCH_ROWS * 2))
-        header_index, column, header = _locate_header(head)
-        first_number = header_index + 2
-        rows = list(_text_rows(itertools.chain(head[header_index + 1 :], records), column, first_number))
-    except csv.Error as exc:
-        # The csv module's messages are English and technical; the only one it raises with strict=False is this.
-        raise ImportFileError(
-            f"El CSV está mal formado cerca de la línea {records.line_num}: una celda pasa de "
-            f"{_thousands(csv.field_size_limit())} caracteres (¿unas comillas sin cerrar?)."
-        ) from exc
+        # The first lines (at least SAMPLE_BYTES characters of them) tell binary from text and find the delimiter.
+        first: list[str] = []
+        for line in lines:
+            first.append(line)
+            if sum(map(len, first)) >= SAMPLE_BYTES:
+                break
+        sample = "".join(first)[:SAMPLE_BYTES].removesuffix("\x1a")
+        if _looks_binary(sample):
+            raise ImportFileError("El archivo no es un CSV ni un XLSX: tiene contenido binario.")
+        delimiter, _ = _sniff_delimiter(sample)
+        records = csv.reader(_without_ctrl_z(itertools.chain(first, lines)), delimiter=delimiter)
+        try:
+            head_records = list(itertools.islice(records, HEADER_SEARCH_ROWS * 2))
+            header_index, column, header = _locate_header(head_records)
+            first_number = header_index + 2
+            rest = itertools.chain(head_records[header_index + 1 :], records)
+            rows = list(_text_rows(rest, column, first_number))
+        except csv.Error as exc:
+            # The csv module's messages are English and technical; the only one it raises with strict=False is this.
+            raise ImportFileError(
+                f"El CSV está mal formado cerca de la línea {records.line_num}: una celda pasa de "
+                f"{_thousands(csv.field_size_limit())} caracteres (¿unas comillas sin cerrar?)."
+            ) from exc
+    except UnicodeDecodeError as exc:  # only a file that says it is UTF-16 is decoded strictly without a check first
+        raise ImportFileError("El archivo dice ser UTF-16 pero no se puede leer como texto.") from exc
     return ParsedFile(kind="csv", column=header, rows=rows, encoding=encoding, delimiter=delimiter)
 
 
@@ -256,84 +334,19 @@ def _locate_header(records: list[list[Any]] | list[tuple[Any, ...]]) -> tuple[in
 
 def _text_rows(records: Iterable[list[str]], column: int, first_number: int) -> Iterator[SourceRow]:
     """The hot loop of a 100,000-row CSV: cells are already text."""
-    count = 0
+    limit = first_number + MAX_ROWS
     for number, cells in enumerate(records, start=first_number):
+        # Blank lines count: 20 million of them cost the reader as much as 20 million cedulas.
+        if number >= limit:
+            raise ImportFileError(f"El archivo tiene más de {_thousands(MAX_ROWS)} filas: divídalo en partes.")
         value = cells[column] if column < len(cells) else ""
         if not value.strip() and not any(cell.strip() for cell in cells):
             continue  # a blank line is not a row
-        count += 1
-        if count > MAX_ROWS:
-            raise ImportFileError(f"El archivo tiene más de {_thousands(MAX_ROWS)} filas: divídalo en partes.")
         yield SourceRow(number, value)
 
 
 def _thousands(number: int) -> str:
     return f"{number:,}".replace(",", ".")  # Colombian style: 1.000.000
-
-
-def _column_rows(records: Iterable[tuple[Any, ...]], column: int, *, first_number: int) -> Iterator[SourceRow]:
-    """XLSX rows: cells are numbers, dates or text."""
-    return _text_rows(([_cell_text(cell) for cell in cells] for cells in records), column, first_number)
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        # A number cell holds the full value even when Excel displays 1.23457E+09.
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
-# --- XLSX ---------------------------------------------------------------------------------------------------------
-
-
-def _read_xlsx(data: bytes) -> ParsedFile:
-    import openpyxl  # only imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, TypeError) as exc:
-        raise ImportFileError("El archivo no es un libro de Excel (.xlsx) válido o está dañado.") from exc
-    try:
-        first_headers: list[Any] = []
-        for sheet in book.worksheets:
-            if not hasattr(sheet, "iter_rows"):
-                continue  # a chart sheet
-            # Some writers store a wrong "used range"; without this, read-only mode would silently stop early.
-            sheet.reset_dimensions()
-            records = sheet.iter_rows(values_only=True)
-            head: list[tuple[Any, ...]] = []
-            for cells in records:
-                head.append(cells)
-                column = find_cedula_column(cells)
-                if column is not None:
-                    rows = list(
-                        _column_rows(records, column, first_number=len(head) + 1),
-                    )
-                    return ParsedFile(kind="xlsx", column=str(cells[column]).strip(), rows=rows, sheet=sheet.title)
-                if len(head) >= HEADER_SEARCH_ROWS:
-                    break
-            if not first_headers:
-                first_headers = next((list(c) for c in head if any(_cell_text(v).strip() for v in c)), [])
-        raise ImportFileError(_missing_column_message(first_headers) + " Se revisaron todas las hojas del libro.")
-    except ImportFileError:
-        raise
-    except Exception as exc:  # openpyxl raises many kinds on a damaged part of the archive
-        raise ImportFileError("El archivo no es un libro de Excel (.xlsx) válido o está dañado.") from exc
-    finally:
-        book.close()
 
 
 # --- Classifying values ---------------------------------------------------------------------------------------------
@@ -343,7 +356,7 @@ def classify_rows(rows: Iterable[SourceRow]) -> Classified:
     valid: dict[str, int] = {}
     duplicates: list[DuplicateRow] = []
     invalid: list[InvalidRow] = []
-    total = 0
+    total = duplicate_count = invalid_count = 0
     for number, value in rows:
         total += 1
         raw = value.strip()
@@ -353,12 +366,16 @@ def classify_rows(rows: Iterable[SourceRow]) -> Classified:
             try:
                 digits = normalize_cedula(value)
             except ValueError as exc:
-                invalid.append(InvalidRow(number, value, str(exc)))
+                invalid_count += 1
+                if invalid_count <= ROWS_KEPT:
+                    invalid.append(InvalidRow(number, value, str(exc)))
                 continue
         first = valid.setdefault(digits, number)
         if first != number:
-            duplicates.append(DuplicateRow(number, value, digits, first))
-    return Classified(total=total, valid=valid, duplicates=duplicates, invalid=invalid)
+            duplicate_count += 1
+            if duplicate_count <= ROWS_KEPT:
+                duplicates.append(DuplicateRow(number, value, digits, first))
+    return Classified(total, valid, duplicates, invalid, duplicate_count=duplicate_count, invalid_count=invalid_count)
 
 
 def escape_formula(value: Any) -> Any:

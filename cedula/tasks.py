@@ -64,3 +64,8 @@ def run_canary() -> str | None:
 
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
     return services.canary_run(run_lookup=get_runner().lookup, task_id=task_id)
+
+
+def import_previews_expire() -> int:
+    """Scheduled hourly: import previews never confirmed go after IMPORT_PREVIEW_MAX_AGE_H hours."""
+    return services.import_previews_expire()

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "ops.accounts.middleware.AuditRequestMiddleware",
     "ops.accounts.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Refuses a body over UPLOAD_MAX_BODY_MB before CSRF's process_view reads it (ops/uploads.py).
+    "ops.uploads.UploadBodyLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "ops.logging.RequestLogMiddleware",
     # A malformed id or filter value is a 400 in Spanish, not a 500 (ops/bad_input.py).
@@ -80,6 +82,18 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a locked-out login into the Spanish lockout page.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Uploads (ops/uploads.py): no body over UPLOAD_MAX_BODY_MB is read (the import's file cap is 64 MB); form fields are
+# capped in memory, and a file part over FILE_UPLOAD_MAX_MEMORY_SIZE goes to disk in chunks.
+UPLOAD_MAX_BODY_MB = env.int("UPLOAD_MAX_BODY_MB", default=65)
+DATA_UPLOAD_MAX_MEMORY_SIZE = FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_HANDLERS = [
+    "ops.uploads.BodyLimitUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+# Import previews never confirmed are removed after this many hours (cedula.tasks.import_previews_expire).
+IMPORT_PREVIEW_MAX_AGE_H = env.float("IMPORT_PREVIEW_MAX_AGE_H", default=24.0)
 
 ROOT_URLCONF = "ops.urls"
 WSGI_APPLICATION = "ops.wsgi.application"

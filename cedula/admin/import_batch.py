@@ -21,6 +21,7 @@ from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.admin.spend import batch_spend_view
+from cedula.importing import clean_file_name
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
 from cedula.services import revalidation
 from cedula.services.audit import audit_record
@@ -222,7 +223,9 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         audit_record(request=request, action="batch.export", target=batch, count=len(dataset))
         body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
-        stem = batch.file_name.rsplit(".", 1)[0] or f"lote-{batch.pk}"
+        # Names stored before intake cleaned them may hold CR/LF or quotes: neither may reach a header.
+        stem = batch.file_name.rsplit(".", 1)[0]
+        stem = clean_file_name(stem).replace('"', "'") if stem.strip() else f"lote-{batch.pk}"
         response["Content-Disposition"] = f'attachment; filename="{stem}-resultados.{fmt}"'
         return response
 

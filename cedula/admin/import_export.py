@@ -1,14 +1,14 @@
 """Import and export on the cedula changelist.
 
-The screens, buttons, temporary-file handling and permissions are django-import-export's (with Unfold's forms); the
+The screens, buttons and permissions are django-import-export's (with Unfold's forms); the
 rows do not go through its row-by-row resource pipeline (minutes for 100,000 rows, see bench/import_bench.py) but
 through services.cedula_import_rows, which compares with the table in one query and inserts in one statement. The file
-is parsed once, at preview; import-export's temporary storage keeps that reading for the confirm step, which writes.
+is parsed once, at preview; the reading is kept on the server (services.import_previews) for the confirm step, which
+writes, once.
 """
 
 from __future__ import annotations
 
-import secrets
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
@@ -34,15 +34,15 @@ from cedula import services
 from cedula.importing import (
     ImportFileError,
     ParsedFile,
+    clean_file_name,
     escape_formula,
-    parsed_from_json,
-    parsed_to_json,
     read_table,
     rejected_rows_csv,
 )
 from cedula.models import CedulaInfo, ImportBatch
 from cedula.registry.parser import RESULT_FIELDS
 from cedula.services.audit import audit_record
+from ops.uploads import REFUSED_ATTR
 
 if TYPE_CHECKING:
     from ops.accounts.models import User
@@ -142,22 +142,8 @@ def _describe(parsed: ParsedFile, report: services.ImportReport) -> str:
     return f"«{report.file_name}»: {shape}, columna «{parsed.column}». Las demás columnas se ignoran."
 
 
-# The confirm form carries a random key; the temporary file's name stays in the session under it. A path in a hidden
-# field would tell the browser where the server keeps files, and a forged one would be read back.
-UPLOAD_SESSION_PREFIX = "cedula-import-upload:"
-
-
-def _remember_upload(request: HttpRequest, tmp_name: str) -> str:
-    key = secrets.token_urlsafe(16)
-    request.session[UPLOAD_SESSION_PREFIX + key] = tmp_name
-    return key
-
-
-def _recall_upload(request: HttpRequest, key: str) -> str | None:
-    if not key:
-        return None
-    name = request.session.get(UPLOAD_SESSION_PREFIX + key)
-    return name if isinstance(name, str) else None
+# The confirm form carries only the preview's random key (services.import_previews): the file name and the reading of
+# the file stay on the server, so a forged or edited hidden field can name neither a path nor a header.
 
 
 def _invalid_rows(count: int) -> str:
@@ -212,8 +198,8 @@ class CedulaImportExportMixin(ImportExportMixin):
             return {}
         upload = import_form.cleaned_data["import_file"]
         return {
-            "import_file_name": _remember_upload(request, upload.tmp_storage_name),
-            "original_file_name": upload.name,
+            "import_file_name": upload.preview_key,
+            "original_file_name": clean_file_name(upload.name),  # shown only; the confirm step reads the server's
             "resource": import_form.cleaned_data.get("resource", ""),
             "requeue_existing": import_form.cleaned_data["requeue_existing"],
             "skip_invalid": import_form.cleaned_data["skip_invalid"],
@@ -223,36 +209,33 @@ class CedulaImportExportMixin(ImportExportMixin):
         app_label, model_name = self.get_model_info()
         return f"{app_label}_{model_name}_{view}"
 
-    def _tmp_storage(self, name: str | None = None) -> Any:
-        kwargs = {"encoding": None, "read_mode": "rb", **self.get_tmp_storage_class_kwargs()}
-        if name:
-            kwargs["name"] = name
-        return self.get_tmp_storage_class()(**kwargs)
-
     # --- step 1: upload and preview ------------------------------------------------------------------------------
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not self.has_import_permission(request):
             raise PermissionDenied
         form = self.create_import_form(request)
+        refused = getattr(request, REFUSED_ATTR, "")
+        if refused:  # the upload handler stopped reading the body: say why, not "this field is required"
+            form.is_valid()
+            form.errors["import_file"] = form.error_class([refused])
+            return self._import_page(request, form=form)
         if request.method != "POST" or not form.is_valid():
             return self._import_page(request, form=form)
         upload = form.cleaned_data["import_file"]
-        data = b"".join(upload.chunks())
+        file_name = clean_file_name(upload.name)
         try:
-            parsed = read_table(data, upload.name)
+            # Django spooled the upload to disk in chunks; the reader reads it from there in chunks too.
+            parsed = read_table(upload.file, upload.name)
         except ImportFileError as exc:
             form.add_error("import_file", str(exc))
-            logger.info("import_file_rejected", file_name=upload.name, size=len(data))
+            logger.info("import_file_rejected", file_name=file_name, size=upload.size)
             return self._import_page(request, form=form)
-        del data
-        # What the temporary storage keeps is our reading of the file, not the file: confirm does not parse again.
-        tmp = self._tmp_storage()
-        tmp.save(parsed_to_json(parsed))
-        upload.tmp_storage_name = tmp.name
+        preview = services.import_preview_create(parsed=parsed, file_name=file_name, user=cast("User", request.user))
+        upload.preview_key = preview.key
         report = services.cedula_import_preview(
             rows=parsed.rows,
-            file_name=upload.name,
+            file_name=preview.file_name,
             requeue_existing=form.cleaned_data["requeue_existing"],
             skip_invalid=form.cleaned_data["skip_invalid"],
         )
@@ -266,40 +249,42 @@ class CedulaImportExportMixin(ImportExportMixin):
         if not self.has_import_permission(request):
             raise PermissionDenied
         import_url = reverse(f"admin:{self._url_name('import')}", current_app=self.admin_site.name)
+        changelist = reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
         confirm_form = self.create_confirm_form(request)
         if not confirm_form.is_valid():
             messages.error(request, "La confirmación llegó incompleta: suba el archivo de nuevo.")
             return HttpResponseRedirect(import_url)
         cleaned = confirm_form.cleaned_data
-        tmp_name = _recall_upload(request, cleaned["import_file_name"])
-        tmp = self._tmp_storage(tmp_name) if tmp_name else None
-        try:
-            data = tmp.read() if tmp is not None else None
-        except OSError:
-            data = None
-        if not data:
-            messages.error(request, "El archivo subido ya no está disponible: súbalo de nuevo.")
-            return HttpResponseRedirect(import_url)
-        file_name = cleaned["original_file_name"]
-        try:
-            parsed = parsed_from_json(data)
-        except ImportFileError as exc:
-            messages.error(request, str(exc))
-            return HttpResponseRedirect(import_url)
-        report = services.cedula_import_rows(
-            rows=parsed.rows,
-            file_name=file_name,
+        outcome = services.import_preview_confirm(
+            key=cleaned["import_file_name"],
             user=cast("User", request.user),  # the admin site lets only staff in
             requeue_existing=cleaned["requeue_existing"],
             skip_invalid=cleaned["skip_invalid"],
         )
+        if outcome.status == "missing":
+            messages.error(request, "El archivo subido ya no está disponible: súbalo de nuevo.")
+            return HttpResponseRedirect(import_url)
+        if outcome.status == "already":
+            messages.warning(
+                request, f"La importación de «{outcome.file_name}» ya se había confirmado: no se importó de nuevo."
+            )
+            if outcome.batch_id is None:
+                return HttpResponseRedirect(import_url)
+            return HttpResponseRedirect(f"{changelist}?import_batch__id__exact={outcome.batch_id}")
+        report, parsed = outcome.report, outcome.parsed
+        assert report is not None and parsed is not None  # imported or blocked: both carry them
         audit_record(
             request=request,
             action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
+            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else outcome.file_name,
             count=report.total_rows,
             outcome="failure" if report.blocked else "success",
-            details={"file_name": file_name, "new": report.new, "requeued": report.requeued, "invalid": report.invalid},
+            details={
+                "file_name": outcome.file_name,
+                "new": report.new,
+                "requeued": report.requeued,
+                "invalid": report.invalid,
+            },
         )
         if report.blocked:
             messages.error(
@@ -309,12 +294,8 @@ class CedulaImportExportMixin(ImportExportMixin):
             )
             form = self.create_import_form(request)
             return self._import_page(request, form=form, confirm_form=confirm_form, report=report, parsed=parsed)
-        assert tmp is not None  # data was read from it
-        tmp.remove()
-        request.session.pop(UPLOAD_SESSION_PREFIX + cleaned["import_file_name"], None)
         post_import.send(sender=None, model=self.model)
         self._announce(request, report)
-        changelist = reverse(f"admin:{self._url_name('changelist')}", current_app=self.admin_site.name)
         return HttpResponseRedirect(f"{changelist}?import_batch__id__exact={report.batch_id}")
 
     def _announce(self, request: HttpRequest, report: services.ImportReport) -> None:
@@ -347,7 +328,12 @@ class CedulaImportExportMixin(ImportExportMixin):
                 request,
                 format_html(
                     '{}: <a class="underline" href="{}">descargar el CSV</a>.',
-                    "1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas",
+                    ("1 fila rechazada" if report.invalid == 1 else f"{report.invalid} filas rechazadas")
+                    + (
+                        f" (el CSV lista las primeras {len(report.invalid_rows)})"
+                        if report.invalid > len(report.invalid_rows)
+                        else ""
+                    ),
                     url,
                 ),
             )

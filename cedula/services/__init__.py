@@ -12,7 +12,7 @@ below, which every module re-exports here:
 - claims: taking a throttle slot and the most urgent due row;
 - gate: the throttle and the breaker;
 - outcomes: recording an answer, the retry backoff, redacted snapshots;
-- imports (+ import_sql): a file of cedulas into the queue;
+- imports (+ import_sql, import_previews): a file of cedulas into the queue, its preview kept until confirmed;
 - batches: operators steering bulk work (a batch's buttons, actions on a whole changelist filter), set-based;
 - schedules: "Ejecutar ahora" for a Django-Q2 schedule.
 - revalidation: rows whose last answer is old back into the queue (scheduled, command, console);
@@ -53,6 +53,12 @@ from cedula.services.dispatch import (
 )
 from cedula.services.gate import breaker_blocks_claims, breaker_get, throttle_wait_s
 from cedula.services.history import cedula_owner_visit, change_record, previous_final_answer
+from cedula.services.import_previews import (
+    ConfirmOutcome,
+    import_preview_confirm,
+    import_preview_create,
+    import_previews_expire,
+)
 from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
 from cedula.services.outcomes import lookup_record_outcome, redact_snapshot, retry_delay_s
@@ -112,7 +118,11 @@ __all__ = [
     "audit_selection_ids",
     "in_batches",
     "retention_purge",
+    "ConfirmOutcome",
     "ImportReport",
+    "import_preview_confirm",
+    "import_preview_create",
+    "import_previews_expire",
     "LookupNotRecordedError",
     "breaker_blocks_claims",
     "breaker_get",

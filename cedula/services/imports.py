@@ -17,7 +17,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
-from cedula.importing import Classified, DuplicateRow, InvalidRow, SourceRow, classify_rows
+from cedula.importing import Classified, DuplicateRow, InvalidRow, SourceRow, classify_rows, clean_file_name
 from cedula.models import CedulaInfo, ImportBatch, Priority
 from cedula.services.dispatch import lookups_dispatch
 from cedula.services.import_sql import cedula_sets, insert_queued_cedulas, known_cedulas
@@ -45,7 +45,7 @@ class ImportReport:
     new_sample: tuple[SourceRow, ...]
     existing_sample: tuple[SourceRow, ...]
     duplicate_sample: tuple[DuplicateRow, ...]
-    invalid_rows: tuple[InvalidRow, ...]  # all of them: the row report and the rejected-rows CSV
+    invalid_rows: tuple[InvalidRow, ...]  # the first ROWS_KEPT: the row report and the rejected-rows CSV
 
     def counts(self) -> dict[str, Any]:
         return {
@@ -88,8 +88,8 @@ def _import_report(
         new=len(classified.valid) - len(known) if new is None else new,
         existing=len(known),
         requeued=would_requeue if requeued is None else requeued,
-        duplicates=len(classified.duplicates),
-        invalid=len(classified.invalid),
+        duplicates=classified.duplicate_count,
+        invalid=classified.invalid_count,
         imported=imported,
         blocked=blocked,
         batch_id=batch_id,
@@ -145,7 +145,7 @@ def cedula_import_rows(
     with transaction.atomic():
         # Inside the transaction: SQLite's IMMEDIATE mode holds the write lock, so the known set cannot go stale.
         known = known_cedulas(cedulas)
-        batch = ImportBatch.objects.create(created_by=user, file_name=file_name[:255])
+        batch = ImportBatch.objects.create(created_by=user, file_name=clean_file_name(file_name))
         now = timezone.now()
         insert_queued_cedulas((c for c in cedulas if c not in known), batch=batch, now=now)
         new = CedulaInfo.objects.filter(import_batch=batch).count()

@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cedula import services
-from cedula.importing import ImportFileError, InvalidRow, read_table
+from cedula.importing import ImportFileError, InvalidRow, clean_file_name, read_table
 
 ROW_REPORT_LIMIT = 1000
 # The operating system's reasons come in English ("No such file or directory"): the usual ones, said in Spanish.
@@ -46,18 +46,19 @@ class Command(BaseCommand):
         self, *args: Any, file: Path, requeue_existing: bool, skip_invalid: bool, user: str | None, **options: Any
     ) -> None:
         importer = self._staff_user(user) if user else None
+        file_name = clean_file_name(file.name)
         try:
-            data = file.read_bytes()
+            # Read in chunks by the reader, never whole: the same bounds as an upload.
+            with file.open("rb") as stream:
+                parsed = read_table(stream, file.name)
+        except ImportFileError as exc:
+            raise CommandError(f"{file}: {exc}", returncode=2) from exc
         except OSError as exc:
             reason = OS_REASONS.get(exc.errno or 0, f"error del sistema {exc.errno}")
             raise CommandError(f"No se puede leer {file}: {reason}.", returncode=2) from exc
-        try:
-            parsed = read_table(data, file.name)
-        except ImportFileError as exc:
-            raise CommandError(f"{file}: {exc}", returncode=2) from exc
         report = services.cedula_import_rows(
             rows=parsed.rows,
-            file_name=file.name,
+            file_name=file_name,
             user=importer,
             requeue_existing=requeue_existing,
             skip_invalid=skip_invalid,
@@ -68,15 +69,15 @@ class Command(BaseCommand):
         audit_record(
             request=None,
             action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file.name,
+            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
             count=report.total_rows,
             outcome="failure" if report.blocked else "success",
             actor=importer,
-            details={"file_name": file.name, "via": "import_cedulas", "new": report.new, "invalid": report.invalid},
+            details={"file_name": file_name, "via": "import_cedulas", "new": report.new, "invalid": report.invalid},
         )
         self.stdout.write(json.dumps(report.counts(), ensure_ascii=False))
         if report.invalid_rows:
-            self._row_report(report.invalid_rows)
+            self._row_report(report.invalid_rows, report.invalid)
         if report.blocked:
             raise CommandError(
                 f"{report.invalid} {'fila inválida' if report.invalid == 1 else 'filas inválidas'}: no se importó nada."
@@ -90,8 +91,8 @@ class Command(BaseCommand):
             raise CommandError(f"{email}: no es un usuario activo del personal.", returncode=2)
         return found
 
-    def _row_report(self, rows: tuple[InvalidRow, ...]) -> None:
+    def _row_report(self, rows: tuple[InvalidRow, ...], total: int) -> None:
         for row in rows[:ROW_REPORT_LIMIT]:
             self.stderr.write(f"fila {row.number}: {row.reason}")
-        if len(rows) > ROW_REPORT_LIMIT:
-            self.stderr.write(f"... y {len(rows) - ROW_REPORT_LIMIT} filas inválidas más.")
+        if total > ROW_REPORT_LIMIT:
+            self.stderr.write(f"... y {total - ROW_REPORT_LIMIT} filas inválidas más.")

@@ -20,6 +20,8 @@ SCHEDULES: dict[str, tuple[str, int]] = {
     "lookups-revalidate": ("cedula.tasks.revalidate", 60),
     # Personal data kept no longer than needed: old attempts and failure snapshots go (docs/security.md).
     "retention-purge": ("cedula.tasks.retention_purge", 24 * 60),
+    # Uploads previewed and never confirmed leave the disk after IMPORT_PREVIEW_MAX_AGE_H hours.
+    "imports-previews-expire": ("cedula.tasks.import_previews_expire", 60),
     "accounts-refresh-requests-purge": ("ops.accounts.tasks.refresh_requests_purge", 24 * 60),
     # On-call hears of a queue that has work but starts no lookup (the worker alive, doing nothing).
     "lookups-stall": ("cedula.tasks.check_stall", 1),
