@@ -283,6 +283,8 @@ class LookupAttempt(models.Model):
     snapshot = models.TextField("captura", blank=True)
     # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
     selector_fallbacks = models.CharField("selectores de respaldo", max_length=200, blank=True)
+    # A cedula.registry.failures.Cause when the system, not the row, failed: the attempt spent none of its retries.
+    cause = models.CharField("causa del sistema", max_length=20, blank=True)
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -387,7 +389,8 @@ BREAKER_PK = 1
 
 
 class Breaker(models.Model):
-    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=BREAKER_PK)."""
+    """The gate: open after consecutive system failures (cedula.registry.failures.Cause), with its cause and since
+    when, plus the console's manual pause. One row (pk=BREAKER_PK)."""
 
     class State(models.TextChoices):
         CLOSED = "closed", "Cerrado"
@@ -395,10 +398,22 @@ class Breaker(models.Model):
         HALF_OPEN = "half_open", "Prueba"
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    # Consecutive system failures (the name is from when only `blocked` counted).
     consecutive_blocks = models.PositiveIntegerField(default=0)
     opened_at = models.DateTimeField(null=True, blank=True)
     open_until = models.DateTimeField(null=True, blank=True)
     cooldown_s = models.FloatField(default=0)
+    cause = models.CharField("causa", max_length=20, blank=True)  # a failures.Cause while not closed
+    cause_since = models.DateTimeField("causa desde", null=True, blank=True)  # first failure of this outage
+    last_failure_cause = models.CharField(max_length=20, blank=True)  # the cause of the latest counted failure
+    # POST timeouts in a row on different rows, with no answer between them: the registry stopped answering POSTs.
+    consecutive_timeouts = models.PositiveIntegerField(default=0)
+    last_timeout_cedula_id = models.BigIntegerField(null=True, blank=True)
+    probe_requested = models.BooleanField("prueba pedida", default=False)  # "Probar ahora"
+    probes = models.PositiveIntegerField("pruebas", default=0)  # probes run during this outage
+    last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)
+    # Which solver settings were in force when the gate opened for a cause only the configuration can clear.
+    settings_fingerprint = models.CharField(max_length=64, blank=True)
     paused = models.BooleanField("pausado a mano", default=False)
     paused_by = models.CharField(max_length=254, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

@@ -1,5 +1,6 @@
-"""Recording outcomes: one short transaction writes the attempt row, updates the CedulaInfo (final answer, or the
-backoff before the next retry, or `error` when the retries are spent) and feeds the breaker."""
+"""Recording outcomes: one short transaction feeds the gate, writes the attempt row and updates the CedulaInfo (final
+answer, or the backoff before the next retry, or `error` when the retries are spent; a system failure leaves the row as
+it was and puts it back in its place)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from cedula.models import FINAL_STATUSES, CedulaInfo, ErrorKind, LookupAttempt, 
 from cedula.normalize import mask_cedula
 from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
+from cedula.services.outage import Observed
 from cedula.services.history import change_record, previous_final_answer
 
 logger = structlog.get_logger(__name__)
@@ -59,6 +61,13 @@ def lookup_record_outcome(
         if info is None or not claim_token:
             logger.warning("lookup_claim_lost", cedula_id=cedula_id)
             return None
+        # The gate first: whether this failure is the system's decides what the row may be charged.
+        observed = Observed(change=None, cause="")
+        if result.error_kind != ErrorKind.WORKER_LOST:
+            breaker = breaker_locked()
+            observed = breaker_observe(breaker, result=result, cedula_id=info.pk, now=now)
+            breaker.save()
+        breaker_change = observed.change
         # Read before this outcome's attempt exists and before the row is overwritten.
         previous = previous_final_answer(info) if is_final else None
         attempt = LookupAttempt.objects.create(
@@ -73,13 +82,20 @@ def lookup_record_outcome(
             task_id=task_id,
             snapshot="" if is_final else redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES),
             selector_fallbacks=",".join(report.selector_fallbacks)[:200],
+            cause=observed.cause,
         )
+        held_at = info.claimed_at
         info.claimed_at = None
         info.claim_token = ""
         info.claimed_by = ""
-        info.last_checked = now
         info.check_count = F("check_count") + 1
-        if is_final:
+        if observed.cause:
+            # Not the row's failure: its status, answer, error and retry budget stay as they were; it goes back to
+            # its place in the queue and is handed out again once the gate closes.
+            info.attempts = max(0, info.attempts - 1)
+            info.next_attempt_at = queue_place(info, held_at or now)
+        elif is_final:
+            info.last_checked = now
             info.status = result.status
             for field, value in result_values(result).items():
                 setattr(info, field, value)
@@ -90,6 +106,7 @@ def lookup_record_outcome(
             change = change_record(info=info, previous=previous, new=Answer.of(info), attempt=attempt, now=now)
             info.changed_at_last_check = change is not None
         else:
+            info.last_checked = now
             info.last_error = (result.message or result.error_kind or "")[:2000]
             info.error_kind = result.error_kind or ErrorKind.UNEXPECTED_PAGE
             delay = retry_delay_s(info.attempts)
@@ -100,10 +117,6 @@ def lookup_record_outcome(
             else:
                 info.next_attempt_at = now + dt.timedelta(seconds=delay)
         info.save()
-        if result.error_kind != ErrorKind.WORKER_LOST:
-            breaker = breaker_locked()
-            breaker_change = breaker_observe(breaker, blocked=result.error_kind == ErrorKind.BLOCKED, now=now)
-            breaker.save()
         if not is_final:
             _prune_snapshots()
     logger.info(
@@ -115,11 +128,27 @@ def lookup_record_outcome(
         attempt=attempt.attempt,
         duration_ms=report.duration_ms,
         will_retry=bool(info.next_attempt_at),
+        cause=observed.cause,
         task_id=task_id,
     )
     if breaker_change:
-        breaker_announce(breaker_change)
+        breaker_announce(breaker_change, cause=observed.gate_cause)
     return attempt
+
+
+def queue_place(info: CedulaInfo, held_at: dt.datetime) -> dt.datetime:
+    """A due time that puts a released row back where it was: it was the most urgent due row of its priority when
+    claimed, so just ahead of the earliest row of that priority still waiting (and never later than its claim)."""
+    earliest = (
+        CedulaInfo.objects.filter(priority=info.priority, next_attempt_at__isnull=False, claimed_at__isnull=True)
+        .exclude(pk=info.pk)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if earliest is None or earliest > held_at:
+        return held_at
+    return earliest - dt.timedelta(microseconds=1)
 
 
 def _prune_snapshots() -> None:
