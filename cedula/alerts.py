@@ -44,9 +44,7 @@ def breaker_changed(*, opened: bool, cooldown_s: float, cause: str = "") -> None
     closes; the probes in between send nothing."""
     state = "opened" if opened else "closed"
     why = f" ({cause})" if cause else ""
-    message = (
-        f"lookup gate opened{why} for {cooldown_s:.0f} s" if opened else f"lookup gate closed{why}"
-    )
+    message = f"lookup gate opened{why} for {cooldown_s:.0f} s" if opened else f"lookup gate closed{why}"
     _send(
         message=message,
         level="error" if opened else "info",

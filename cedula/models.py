@@ -197,6 +197,7 @@ class CedulaInfo(models.Model):
             ("export_cedulas", "Puede exportar cédulas"),
             ("queue_lookups", "Puede encolar, reintentar y reiniciar consultas"),
             ("pause_lookups", "Puede pausar y reanudar las consultas"),
+            ("probe_gate", "Puede probar ahora si el registro o el resolvedor volvieron"),
         ]
         indexes = [
             # The dispatcher's question: the most urgent due row that nobody holds. A partial index keeps it

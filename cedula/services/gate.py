@@ -2,8 +2,8 @@
 
 The throttle is one row for the deployment (`THROTTLE_PK`) holding the next free request slot; the breaker is one row
 (`BREAKER_PK`), the gate over system failures (its state machine: cedula.services.outage; its probe:
-cedula.services.probe), which also holds the console's manual pause. Claims read both (cedula.services.claims); outcomes feed the
-breaker (cedula.services.outcomes); staff pause and resume it (cedula.services.queueing).
+cedula.services.probe), which also holds the console's manual pause. Claims read both (cedula.services.claims);
+outcomes feed the breaker (cedula.services.outcomes); staff pause and resume it (cedula.services.queueing).
 """
 
 from __future__ import annotations

@@ -20,8 +20,8 @@ from cedula.models import FINAL_STATUSES, CedulaInfo, ErrorKind, LookupAttempt, 
 from cedula.normalize import mask_cedula
 from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
-from cedula.services.outage import Observed
 from cedula.services.history import change_record, previous_final_answer
+from cedula.services.outage import Observed
 
 logger = structlog.get_logger(__name__)
 

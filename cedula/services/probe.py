@@ -22,7 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula.models import THROTTLE_PK, Breaker, Throttle
-from cedula.registry.failures import Cause
+from cedula.registry.captcha import CaptchaError, make_solver
+from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.parser import LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked
 from cedula.services.outage import breaker_probe_result, probe_wait_s
@@ -74,9 +75,6 @@ def gate_probe_take(*, can_load_page: bool = True) -> Probe | None:
 
 
 def _balance_failure() -> LookupResult | None:
-    from cedula.registry.captcha import CaptchaError, make_solver
-    from cedula.registry.failures import solver_cause
-
     solver = make_solver(
         kind=settings.CAPTCHA_SOLVER, api_url=settings.CAPTCHA_API_URL, api_key=settings.CAPTCHA_API_KEY
     )
@@ -146,7 +144,7 @@ def gate_probe_once(*, probe_page: PageProbe | None) -> str | None:
 
 def gate_probe_request(*, by: str) -> bool:
     """Staff's "Probar ahora": the next ticket probes at once, whatever the cause. False when the gate is closed."""
-    from cedula.services.dispatch import lookups_dispatch
+    from cedula.services.dispatch import lookups_dispatch  # dispatch imports this module (a cycle at the top)
 
     with transaction.atomic():
         breaker = breaker_locked()
