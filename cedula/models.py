@@ -411,6 +411,11 @@ class Breaker(models.Model):
     consecutive_timeouts = models.PositiveIntegerField(default=0)
     last_timeout_cedula_id = models.BigIntegerField(null=True, blank=True)
     probe_requested = models.BooleanField("prueba pedida", default=False)  # "Probar ahora"
+    # The first attempt of the current streak of system failures (closed gate): an answer that breaks the streak
+    # charges those attempts to their rows after all (cedula.services.streak).
+    streak_attempt_id = models.BigIntegerField(null=True, blank=True)
+    # Held for one probe that decides whether a lone row's system failure was the system's (not an outage yet).
+    confirming = models.BooleanField(default=False)
     probes = models.PositiveIntegerField("pruebas", default=0)  # probes run during this outage
     last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)
     # Which solver settings were in force when the gate opened for a cause only the configuration can clear.

@@ -85,5 +85,15 @@ class Migration(migrations.Migration):
             name='cause',
             field=models.CharField(blank=True, max_length=20, verbose_name='causa del sistema'),
         ),
+        migrations.AddField(
+            model_name="breaker",
+            name="streak_attempt_id",
+            field=models.BigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="breaker",
+            name="confirming",
+            field=models.BooleanField(default=False),
+        ),
         migrations.RunPython(grant_probe_gate, revoke_probe_gate),
     ]

@@ -48,7 +48,7 @@ def probe_wait_s(breaker: Breaker, now: dt.datetime) -> float | None:
         return 0.0 if probe_stale(breaker, now) else 1.0
     if breaker.probe_requested:
         return 0.0
-    if not breaker.cause or breaker.cause in PROBED_CAUSES:
+    if breaker.confirming or not breaker.cause or breaker.cause in PROBED_CAUSES:
         return max(0.0, (breaker.open_until - now).total_seconds()) if breaker.open_until else 0.0
     return 0.0 if breaker.settings_fingerprint != settings_fingerprint() else None
 
@@ -65,9 +65,10 @@ def breaker_blocks_claims(breaker: Breaker, now: dt.datetime) -> tuple[bool, flo
 
 @dataclass(frozen=True)
 class Observed:
-    change: str | None  # "opened" when this outcome opened the gate
+    change: str | None  # "opened" / "closed" when this outcome changed the gate
     cause: str  # the system cause this outcome counts as ("" when it is the row's own)
     gate_cause: str = ""  # the cause the gate opened for, or had when it closed
+    charge_from: int | None = None  # an answer refuted the streak: charge its attempts from this id to their rows
 
 
 def _open(breaker: Breaker, *, cause: str, now: dt.datetime) -> None:
@@ -82,7 +83,20 @@ def _open(breaker: Breaker, *, cause: str, now: dt.datetime) -> None:
     breaker.open_until = now + dt.timedelta(seconds=breaker.cooldown_s)
     breaker.probes = 0
     breaker.probe_requested = False
+    breaker.confirming = False
+    breaker.streak_attempt_id = None  # confirmed: those failures were the system's for good
     breaker.settings_fingerprint = settings_fingerprint()
+
+
+def _confirm(breaker: Breaker, *, cause: str, now: dt.datetime) -> None:
+    """Hold every lookup for one probe, due now: it tells whether the failure just seen was the system's (the
+    probe fails too) or the row's (the probe passes). The row would otherwise be the next one handed out again (it
+    kept its place) and could not tell."""
+    breaker.state = Breaker.State.OPEN
+    breaker.confirming = True
+    breaker.cause = cause
+    breaker.open_until = now
+    breaker.probe_requested = False
 
 
 def _close(breaker: Breaker, *, answered: bool) -> None:
@@ -91,13 +105,32 @@ def _close(breaker: Breaker, *, answered: bool) -> None:
     breaker.cause_since = None
     breaker.open_until = None
     breaker.probe_requested = False
+    breaker.confirming = False
     breaker.consecutive_blocks = 0
+    breaker.streak_attempt_id = None
     if answered:
         breaker.cooldown_s = 0  # a real answer ends the outage; a probe alone leaves the doubling armed
 
 
+def _count(breaker: Breaker, *, cause: str, now: dt.datetime) -> str | None:
+    """One more system failure in a row (a lookup's or a confirming probe's): "opened" at the threshold."""
+    if breaker.consecutive_blocks == 0:
+        breaker.cause_since = now
+    breaker.consecutive_blocks += 1
+    breaker.last_failure_cause = cause
+    if breaker.consecutive_blocks >= settings.REGISTRY_BREAKER_THRESHOLD:
+        _open(breaker, cause=cause, now=now)
+        return "opened"
+    return None
+
+
+# Outcomes that say nothing about the registry or the solver either way: the streak stands.
+NOISE_KINDS = frozenset({"browser", "worker_lost"})
+
+
 def breaker_observe(breaker: Breaker, *, result: LookupResult, cedula_id: int, now: dt.datetime) -> Observed:
-    """Feed one lookup outcome to the gate. The caller saves the breaker."""
+    """Feed one lookup outcome to the gate. The caller saves the breaker (and sets streak_attempt_id to the attempt
+    it records when this outcome starts a streak)."""
     cause = result.cause if is_system(result.cause) else ""
     unanswered = not cause and result.status == "error" and result.error_kind in UNANSWERED_KINDS
     if unanswered:
@@ -108,27 +141,27 @@ def breaker_observe(breaker: Breaker, *, result: LookupResult, cedula_id: int, n
             cause = Cause.REGISTRY_DOWN
             # The streak itself is the evidence: it opens the gate now.
             breaker.consecutive_blocks = max(breaker.consecutive_blocks, settings.REGISTRY_BREAKER_THRESHOLD - 1)
-    elif not cause:
-        breaker.consecutive_timeouts = 0
-        breaker.last_timeout_cedula_id = None
     if cause:
-        if breaker.consecutive_blocks == 0:
-            breaker.cause_since = now
-        breaker.consecutive_blocks += 1
-        breaker.last_failure_cause = cause
-        opens = (
-            breaker.state == Breaker.State.CLOSED and breaker.consecutive_blocks >= settings.REGISTRY_BREAKER_THRESHOLD
-        )
-        if opens:
-            _open(breaker, cause=cause, now=now)
-        return Observed(change="opened" if opens else None, cause=cause, gate_cause=cause)
+        if breaker.state != Breaker.State.CLOSED:
+            return Observed(change=None, cause=cause)  # in flight when the gate opened: counted already
+        change = _count(breaker, cause=cause, now=now)
+        if change is None:
+            _confirm(breaker, cause=cause, now=now)
+        return Observed(change=change, cause=cause, gate_cause=cause)
+    if unanswered or (result.status == "error" and result.error_kind in NOISE_KINDS):
+        return Observed(change=None, cause="")
+    # An answer: the registry (and the solver, when the page wanted one) worked for this row.
+    breaker.consecutive_timeouts = 0
+    breaker.last_timeout_cedula_id = None
     if breaker.state == Breaker.State.CLOSED:
+        charge_from = breaker.streak_attempt_id if breaker.consecutive_blocks else None
         breaker.consecutive_blocks = 0
         breaker.cause_since = None
+        breaker.streak_attempt_id = None
         if result.status != "error":
             breaker.cooldown_s = 0
-        return Observed(change=None, cause="")
-    if result.status != "error":
+        return Observed(change=None, cause="", charge_from=charge_from)
+    if result.status != "error" and not breaker.confirming:
         # A lookup that was in flight when the gate opened came back with an answer: the system works.
         was = breaker.cause
         _close(breaker, answered=True)
@@ -136,13 +169,35 @@ def breaker_observe(breaker: Breaker, *, result: LookupResult, cedula_id: int, n
     return Observed(change=None, cause="")
 
 
-def breaker_probe_result(breaker: Breaker, *, probe_cause: str, failure: LookupResult | None, now: dt.datetime) -> str:
-    """Apply a probe's result: "closed", "still_open" (same cause, cooldown doubled) or "opened" (another cause)."""
+@dataclass(frozen=True)
+class ProbeOutcome:
+    outcome: str  # closed | still_open | opened | refuted (a confirming probe passed: the row's failure after all)
+    charge_from: int | None = None
+
+
+def breaker_probe_result(
+    breaker: Breaker, *, probe_cause: str, failure: LookupResult | None, now: dt.datetime
+) -> ProbeOutcome:
+    """Apply a probe's result to the gate."""
     breaker.last_probe_at = now
+    cause = (failure.cause if is_system(failure.cause) else probe_cause) if failure is not None else ""
+    if breaker.confirming:
+        if failure is None:
+            charge_from = breaker.streak_attempt_id
+            _close(breaker, answered=False)
+            return ProbeOutcome("refuted", charge_from)
+        breaker.confirming = False
+        breaker.state = Breaker.State.CLOSED
+        breaker.open_until = None
+        breaker.cause = ""
+        breaker.streak_attempt_id = None  # confirmed: the failures so far were the system's for good
+        if _count(breaker, cause=cause, now=now) == "opened":
+            return ProbeOutcome("opened")
+        # Confirmed but under the threshold: the row is handed out again and its next failure counts on.
+        return ProbeOutcome("confirmed")
     if failure is None:
         _close(breaker, answered=False)
-        return "closed"
-    cause = failure.cause if is_system(failure.cause) else probe_cause
+        return ProbeOutcome("closed")
     changed = bool(breaker.cause) and cause != breaker.cause
     breaker.cooldown_s = min(
         max(breaker.cooldown_s, settings.REGISTRY_BREAKER_COOLDOWN_S / 2) * 2, settings.REGISTRY_BREAKER_MAX_COOLDOWN_S
@@ -155,5 +210,5 @@ def breaker_probe_result(breaker: Breaker, *, probe_cause: str, failure: LookupR
     if changed:
         breaker.opened_at = now
         breaker.cause_since = now
-        return "opened"
-    return "still_open"
+        return ProbeOutcome("opened")
+    return ProbeOutcome("still_open")

@@ -63,10 +63,10 @@ def lookup_record_outcome(
             return None
         # The gate first: whether this failure is the system's decides what the row may be charged.
         observed = Observed(change=None, cause="")
+        breaker = None
         if result.error_kind != ErrorKind.WORKER_LOST:
             breaker = breaker_locked()
             observed = breaker_observe(breaker, result=result, cedula_id=info.pk, now=now)
-            breaker.save()
         breaker_change = observed.change
         # Read before this outcome's attempt exists and before the row is overwritten.
         previous = previous_final_answer(info) if is_final else None
@@ -84,6 +84,11 @@ def lookup_record_outcome(
             selector_fallbacks=",".join(report.selector_fallbacks)[:200],
             cause=observed.cause,
         )
+        if breaker is not None:
+            # The first failure of a streak: a refutation charges from here (cedula.services.outage).
+            if observed.cause and breaker.confirming and breaker.streak_attempt_id is None:
+                breaker.streak_attempt_id = attempt.pk
+            breaker.save()
         held_at = info.claimed_at
         info.claimed_at = None
         info.claim_token = ""
@@ -117,6 +122,8 @@ def lookup_record_outcome(
             else:
                 info.next_attempt_at = now + dt.timedelta(seconds=delay)
         info.save()
+        if observed.charge_from is not None:
+            streak_charge(from_attempt_id=observed.charge_from, now=now)
         if not is_final:
             _prune_snapshots()
     logger.info(
@@ -134,6 +141,34 @@ def lookup_record_outcome(
     if breaker_change:
         breaker_announce(breaker_change, cause=observed.gate_cause)
     return attempt
+
+
+def streak_charge(*, from_attempt_id: int, now: dt.datetime) -> int:
+    """The system failures of a streak that was refuted (the next answer or a confirming probe showed the system
+    working) were their rows' own after all: each spends its row's retry now, as it would have then. Rows settled or
+    held since are left alone. Returns how many attempts were charged."""
+    charged = 0
+    for attempt in LookupAttempt.objects.filter(id__gte=from_attempt_id).exclude(cause="").order_by("id"):
+        info = CedulaInfo.objects.select_for_update().filter(pk=attempt.cedula_id).first()
+        attempt.cause = ""
+        attempt.save(update_fields=["cause"])
+        if info is None or info.claimed_at is not None or info.next_attempt_at is None:
+            continue
+        info.attempts += 1
+        info.last_error = attempt.message[:2000]
+        info.error_kind = attempt.error_kind or ErrorKind.UNEXPECTED_PAGE
+        delay = retry_delay_s(info.attempts)
+        if delay is None:
+            info.status = Status.ERROR
+            info.next_attempt_at = None
+            info.attempts = 0
+        else:
+            info.next_attempt_at = max(info.next_attempt_at, now + dt.timedelta(seconds=delay))
+        info.save(update_fields=["attempts", "last_error", "error_kind", "status", "next_attempt_at", "updated_at"])
+        charged += 1
+    if charged:
+        logger.info("lookup_streak_charged", attempts=charged)
+    return charged
 
 
 def queue_place(info: CedulaInfo, held_at: dt.datetime) -> dt.datetime:

@@ -27,6 +27,7 @@ from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.parser import LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked
 from cedula.services.outage import breaker_probe_result, probe_wait_s
+from cedula.services.outcomes import streak_charge
 
 logger = structlog.get_logger(__name__)
 
@@ -113,14 +114,18 @@ def gate_probe_run(*, probe: Probe, probe_page: PageProbe | None) -> LookupResul
 
 
 def gate_probe_record(*, probe: Probe, failure: LookupResult | None) -> str:
-    """Apply the probe's result to the gate and tell on-call when it closed or its cause changed."""
+    """Apply the probe's result to the gate and tell on-call when it opened, closed or its cause changed. A
+    confirming probe that passes charges the failure it was asked about to its row."""
     now = timezone.now()
     with transaction.atomic():
         breaker = breaker_locked()
         if breaker.state != Breaker.State.HALF_OPEN:
             return "ignored"  # closed meanwhile (an in-flight lookup answered)
-        outcome = breaker_probe_result(breaker, probe_cause=probe.cause, failure=failure, now=now)
+        result = breaker_probe_result(breaker, probe_cause=probe.cause, failure=failure, now=now)
+        outcome = result.outcome
         breaker.save()
+        if result.charge_from is not None:
+            streak_charge(from_attempt_id=result.charge_from, now=now)
     logger.warning(
         "breaker_probed",
         cause=probe.cause,
@@ -130,7 +135,7 @@ def gate_probe_record(*, probe: Probe, failure: LookupResult | None) -> str:
         cooldown_s=breaker.cooldown_s,
     )
     if outcome in ("closed", "opened"):
-        breaker_announce(outcome, cause=probe.cause if outcome == "closed" else breaker.cause)
+        breaker_announce(outcome, cause=probe.cause if outcome == "closed" else breaker.cause or probe.cause)
     return outcome
 
 

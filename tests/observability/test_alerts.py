@@ -159,11 +159,13 @@ def test_the_breaker_opening_and_closing_are_alert_events(db, settings, sentry_c
         # A block is not the row's: the same row is handed out again each time, its retries untouched.
         info = CedulaInfo.objects.create(cedula="1234500077")
         services.cedulas_queue_now(ids=[info.pk])
-        for _ in range(3):
+        for n in range(2):
             claim = services.lookup_claim_next()
             assert claim is not None and claim.cedula_id == info.pk
             rep = LookupReport(result=block, html=BLOCK_PAGE, duration_ms=1200)
             services.lookup_record_outcome(cedula_id=info.pk, claim_token=claim.token, report=rep)
+            if n == 0:  # the probe that confirms it is the system's: still blocked
+                assert services.gate_probe_once(probe_page=lambda: BLOCKED_AGAIN) == "confirmed"
         cedulas = [info.cedula]
         clock.shift(dt.timedelta(seconds=301))
         assert services.gate_probe_once(probe_page=lambda: BLOCKED_AGAIN) == "still_open"  # no second alert

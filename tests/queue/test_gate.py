@@ -70,11 +70,18 @@ def test_only_the_configuration_causes_are_left_unprobed():
     assert not is_system("") and not is_system("timeout")
 
 
-# --- The row keeps everything --------------------------------------------------------------------------------------
+# --- The row keeps everything, unless the next request shows the system working ---------------------------------
 
 
-def test_a_system_failure_is_recorded_but_spends_no_retry_and_keeps_the_rows_place():
-    first, second = queue("1000001"), queue("1000002")
+def fail(result: LookupResult, times: int = 3) -> None:
+    """The row fails, the confirming probe fails the same way, ... `times` system failures in a row in all."""
+    for _ in range(times):
+        assert run_one(result, probe=result) == 1
+
+
+def test_a_system_failure_is_recorded_spends_no_retry_and_the_row_keeps_its_place():
+    first = queue("1000001")
+    queue("1000002")
     CedulaInfo.objects.filter(pk=first.pk).update(status=Status.ACTIVE, mesa="009")  # a known answer, re-validated
 
     assert run_one(DOWN) == 1
@@ -84,20 +91,34 @@ def test_a_system_failure_is_recorded_but_spends_no_retry_and_keeps_the_rows_pla
     assert first.claimed_at is None and first.next_attempt_at is not None
     (attempt,) = LookupAttempt.objects.filter(cedula=first)
     assert (attempt.outcome, attempt.cause) == ("error", "registry_down")
-    # Still ahead of the row queued after it: the next claim takes it again.
-    assert services.lookup_claim_next().cedula_id == first.pk
-    assert second.pk != first.pk
+    # The row would be next again and could not tell: one probe decides first, nothing is handed out meanwhile.
+    assert gate().confirming and services.lookup_claim_next() is None
+    assert services.gate_probe_once(probe_page=lambda: DOWN) == "confirmed"
+    assert gate().state == Breaker.State.CLOSED and gate().consecutive_blocks == 2
+    assert services.lookup_claim_next().cedula_id == first.pk  # still first in the queue
 
 
-def test_a_system_failure_below_the_threshold_leaves_the_gate_closed_and_an_answer_resets_the_count():
+def test_a_system_failure_that_the_probe_refutes_was_the_rows_own():
+    info = queue("1000001")
+
+    run_one(DOWN)
+    assert services.gate_probe_once(probe_page=lambda: None) == "refuted"
+
+    info.refresh_from_db()
+    assert (info.attempts, info.error_kind, info.status) == (1, "network", Status.PENDING)
+    assert LookupAttempt.objects.get().cause == ""  # counted as the row's after all
+    assert gate().state == Breaker.State.CLOSED and gate().consecutive_blocks == 0
+
+
+def test_an_answer_after_a_system_failure_resets_the_count():
     queue("1000001")
-    run_one(DOWN)
-    run_one(DOWN)
+    fail(DOWN, times=2)
     assert gate().state == Breaker.State.CLOSED and gate().consecutive_blocks == 2
 
     run_one(ACTIVE)
 
     assert gate().consecutive_blocks == 0 and gate().cause_since is None
+    assert CedulaInfo.objects.get().status == Status.ACTIVE
 
 
 # --- Opening, probing, doubling, closing ---------------------------------------------------------------------------
@@ -107,7 +128,7 @@ def test_the_threshold_opens_the_gate_with_its_cause_and_since_when_and_nothing_
     with time_machine.travel(START, tick=False) as clock, capture_logs() as logs:
         rows = [queue(str(1000001 + n)) for n in range(4)]
         for _ in range(3):
-            run_one(DOWN)
+            run_one(DOWN, probe=DOWN)
             clock.shift(1)
         breaker = gate()
         assert (breaker.state, breaker.cause, breaker.cause_since) == (Breaker.State.OPEN, "registry_down", START)
@@ -117,13 +138,13 @@ def test_the_threshold_opens_the_gate_with_its_cause_and_since_when_and_nothing_
     assert [e["cause"] for e in logs if e["event"] == "breaker_opened"] == ["registry_down"]
     assert not CedulaInfo.objects.filter(pk__in=[r.pk for r in rows]).exclude(attempts=0).exists()
     assert set(CedulaInfo.objects.values_list("status", flat=True)) == {Status.PENDING}
+    assert LookupAttempt.objects.filter(cause="registry_down").count() == 2  # two lookups, one probe
 
 
 def test_the_cooldown_doubles_up_to_the_maximum_while_the_probe_fails_and_one_probe_closes_it():
     with time_machine.travel(START, tick=False) as clock, capture_logs() as logs:
         queue("1000001")
-        for _ in range(3):
-            run_one(DOWN)
+        fail(DOWN)
         cooldowns = []
         for _ in range(3):
             clock.shift(gate().cooldown_s - 1)
@@ -132,7 +153,7 @@ def test_the_cooldown_doubles_up_to_the_maximum_while_the_probe_fails_and_one_pr
             assert run_one(ACTIVE, probe=DOWN) == 1  # the probe, nothing else
             cooldowns.append(gate().cooldown_s)
         assert cooldowns == [120, 200, 200]
-        assert gate().probes == 3 and LookupAttempt.objects.count() == 3  # probes are not lookups
+        assert gate().probes == 3 and LookupAttempt.objects.count() == 2  # probes are not lookups
         clock.shift(200)
         assert run_one(ACTIVE, probe=None) == 1
         assert gate().state == Breaker.State.CLOSED
@@ -140,14 +161,13 @@ def test_the_cooldown_doubles_up_to_the_maximum_while_the_probe_fails_and_one_pr
     assert CedulaInfo.objects.get().status == Status.ACTIVE
     events = [e["event"] for e in logs if e["event"].startswith("breaker_")]
     assert events.count("breaker_opened") == 1 and events.count("breaker_closed") == 1
-    assert events.count("breaker_probed") == 4
+    assert events.count("breaker_probed") == 5  # the confirming one, three failing, the one that closed it
 
 
 def test_a_probe_that_finds_another_cause_reopens_for_it():
     with time_machine.travel(START, tick=False) as clock:
         queue("1000001")
-        for _ in range(3):
-            run_one(DOWN)
+        fail(DOWN)
         clock.shift(61)
         blocked = LookupResult(status="error", error_kind="blocked", message="block", cause="blocked")
         assert services.gate_probe_once(probe_page=lambda: blocked) == "opened"
@@ -159,8 +179,8 @@ def test_a_cause_only_the_configuration_clears_is_never_probed_by_the_clock(sett
     no_solver = LookupResult(status="error", error_kind="captcha", message="sin resolvedor", cause="no_solver")
     with time_machine.travel(START, tick=False) as clock:
         queue("1000001")
-        for _ in range(3):
-            run_one(no_solver)
+        fail(no_solver)  # the confirming probe: still no solver configured
+        assert gate().state == Breaker.State.OPEN
         clock.shift(10 * 3600)
         assert services.gate_probe_once(probe_page=lambda: None) is None
         assert selectors.breaker_state()["next_probe_in_s"] is None
@@ -173,8 +193,7 @@ def test_probar_ahora_runs_the_probe_at_once_whatever_the_cause(settings):
     settings.CAPTCHA_SOLVER = "none"
     queue("1000001")
     no_solver = LookupResult(status="error", error_kind="captcha", message="sin resolvedor", cause="no_solver")
-    for _ in range(3):
-        run_one(no_solver)
+    fail(no_solver)
 
     assert services.gate_probe_request(by="ops@example.com") is True
     assert services.gate_probe_once(probe_page=lambda: None) == "still_open"  # still none configured
@@ -187,7 +206,7 @@ def test_a_page_probe_takes_a_throttle_slot(settings):
     with time_machine.travel(START, tick=False) as clock:
         queue("1000001")
         for _ in range(3):
-            run_one(DOWN)
+            run_one(DOWN, probe=DOWN)
             clock.shift(5)
         clock.shift(60)
         assert services.gate_probe_once(probe_page=lambda: DOWN) == "still_open"
@@ -202,8 +221,8 @@ def test_the_balance_probe_asks_the_stand_ins_solver(settings, registry_site_cap
     try:
         with time_machine.travel(START, tick=False) as clock:
             queue("1000001")
-            for _ in range(3):
-                run_one(NO_BALANCE)
+            fail(NO_BALANCE)  # the confirming probe asks the stand-in's balance: 0
+            assert gate().state == Breaker.State.OPEN
             clock.shift(61)
             assert services.gate_probe_once(probe_page=None) == "still_open"
             registry_site_captcha.set_solver_error(None)  # refilled
