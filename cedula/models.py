@@ -285,7 +285,8 @@ class LookupAttempt(models.Model):
     # Elements of the registry page found by a fallback way ("enviar:text,tipo:name"): the page is drifting.
     selector_fallbacks = models.CharField("selectores de respaldo", max_length=200, blank=True)
     # A cedula.registry.failures.Cause when the system, not the row, failed: the attempt spent none of its retries.
-    cause = models.CharField("causa del sistema", max_length=20, blank=True)
+    # db_default: rows written by code that predates the column (a rolling deploy, raw SQL) still insert.
+    cause = models.CharField("causa del sistema", max_length=20, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -404,22 +405,24 @@ class Breaker(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     open_until = models.DateTimeField(null=True, blank=True)
     cooldown_s = models.FloatField(default=0)
-    cause = models.CharField("causa", max_length=20, blank=True)  # a failures.Cause while not closed
+    # The new columns have database defaults: a process still running the previous release keeps writing the row.
+    cause = models.CharField("causa", max_length=20, blank=True, default="", db_default="")  # a failures.Cause
     cause_since = models.DateTimeField("causa desde", null=True, blank=True)  # first failure of this outage
-    last_failure_cause = models.CharField(max_length=20, blank=True)  # the cause of the latest counted failure
+    # The cause of the latest counted failure.
+    last_failure_cause = models.CharField(max_length=20, blank=True, default="", db_default="")
     # POST timeouts in a row on different rows, with no answer between them: the registry stopped answering POSTs.
-    consecutive_timeouts = models.PositiveIntegerField(default=0)
+    consecutive_timeouts = models.PositiveIntegerField(default=0, db_default=0)
     last_timeout_cedula_id = models.BigIntegerField(null=True, blank=True)
-    probe_requested = models.BooleanField("prueba pedida", default=False)  # "Probar ahora"
+    probe_requested = models.BooleanField("prueba pedida", default=False, db_default=False)  # "Probar ahora"
     # The first attempt of the current streak of system failures (closed gate): an answer that breaks the streak
     # charges those attempts to their rows after all (cedula.services.streak).
     streak_attempt_id = models.BigIntegerField(null=True, blank=True)
     # Held for one probe that decides whether a lone row's system failure was the system's (not an outage yet).
-    confirming = models.BooleanField(default=False)
-    probes = models.PositiveIntegerField("pruebas", default=0)  # probes run during this outage
+    confirming = models.BooleanField(default=False, db_default=False)
+    probes = models.PositiveIntegerField("pruebas", default=0, db_default=0)  # probes run during this outage
     last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)
     # Which solver settings were in force when the gate opened for a cause only the configuration can clear.
-    settings_fingerprint = models.CharField(max_length=64, blank=True)
+    settings_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     paused = models.BooleanField("pausado a mano", default=False)
     paused_by = models.CharField(max_length=254, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
