@@ -171,7 +171,8 @@ def breaker_observe(breaker: Breaker, *, result: LookupResult, cedula_id: int, n
 
 @dataclass(frozen=True)
 class ProbeOutcome:
-    outcome: str  # closed | still_open | opened | refuted (a confirming probe passed: the row's failure after all)
+    # closed | still_open | opened; for a confirming probe: refuted (the row's failure after all) or confirmed
+    outcome: str
     charge_from: int | None = None
 
 
