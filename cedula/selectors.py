@@ -81,7 +81,9 @@ def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "cooldown_s": breaker.cooldown_s,
         "resume_in_s": resume_in,
         # The gate (issue 23): its cause is a category (failures.Cause), never free text.
-        "cause": breaker.cause if breaker.state != Breaker.State.CLOSED else "",
+        # A confirming probe (one second, not an outage yet: cedula.services.outage) shows no cause.
+        "cause": breaker.cause if breaker.state != Breaker.State.CLOSED and not breaker.confirming else "",
+        "confirming": breaker.confirming,
         "cause_since": breaker.cause_since.isoformat() if breaker.cause_since and breaker.cause else None,
         "probes": breaker.probes if breaker.state != Breaker.State.CLOSED else 0,
         "next_probe_in_s": next_probe_in,

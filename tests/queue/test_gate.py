@@ -93,6 +93,7 @@ def test_a_system_failure_is_recorded_spends_no_retry_and_the_row_keeps_its_plac
     assert (attempt.outcome, attempt.cause) == ("error", "registry_down")
     # The row would be next again and could not tell: one probe decides first, nothing is handed out meanwhile.
     assert gate().confirming and services.lookup_claim_next() is None
+    assert selectors.breaker_state()["cause"] == ""  # not an outage yet: no banner, no gauge
     assert services.gate_probe_once(probe_page=lambda: DOWN) == "confirmed"
     assert gate().state == Breaker.State.CLOSED and gate().consecutive_blocks == 2
     assert services.lookup_claim_next().cedula_id == first.pk  # still first in the queue
