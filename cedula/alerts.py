@@ -39,15 +39,19 @@ def _send(
         return sentry_sdk.capture_message(message, level=level)  # type: ignore[arg-type]
 
 
-def breaker_changed(*, opened: bool, cooldown_s: float) -> None:
+def breaker_changed(*, opened: bool, cooldown_s: float, cause: str = "") -> None:
+    """One event when the gate opens for a cause (the cause is the source: one Sentry issue per cause) and one when it
+    closes; the probes in between send nothing."""
     state = "opened" if opened else "closed"
-    message = f"lookup circuit breaker opened for {cooldown_s:.0f} s" if opened else "lookup circuit breaker closed"
+    why = f" ({cause})" if cause else ""
+    message = f"lookup gate opened{why} for {cooldown_s:.0f} s" if opened else f"lookup gate closed{why}"
     _send(
         message=message,
         level="error" if opened else "info",
         alert="breaker",
         state=state,
-        data={"cooldown_s": cooldown_s},
+        data={"cooldown_s": cooldown_s, "cause": cause},
+        source=cause or None,
     )
 
 

@@ -17,6 +17,7 @@ from prometheus_client.registry import Collector
 
 from cedula import captcha_spend, selectors
 from cedula.models import Breaker, Priority
+from cedula.registry.failures import Cause
 
 WINDOW_MIN = 60
 QUANTILES = (0.5, 0.9, 0.99)
@@ -58,6 +59,19 @@ class CedulaCollector(Collector):
         for choice in Breaker.State.values:
             state.add_metric([choice], 1.0 if breaker["state"] == choice else 0.0)
         yield state
+        gate = GaugeMetricFamily(
+            "cedula_gate_cause",
+            "1 for the cause the lookup gate is open for (system failures), 0 for the others; all 0 while closed.",
+            labels=["cause"],
+        )
+        for cause in Cause:
+            gate.add_metric([cause.value], 1.0 if breaker["cause"] == cause.value else 0.0)
+        yield gate
+        yield GaugeMetricFamily(
+            "cedula_gate_probes",
+            "Probes run since the lookup gate opened (0 while closed).",
+            value=float(breaker["probes"]),
+        )
         yield GaugeMetricFamily(
             "cedula_lookups_paused",
             "1 while staff paused the lookups by hand.",

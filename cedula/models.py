@@ -197,6 +197,7 @@ class CedulaInfo(models.Model):
             ("export_cedulas", "Puede exportar cédulas"),
             ("queue_lookups", "Puede encolar, reintentar y reiniciar consultas"),
             ("pause_lookups", "Puede pausar y reanudar las consultas"),
+            ("probe_gate", "Puede probar ahora si el registro o el resolvedor volvieron"),
         ]
         indexes = [
             # The dispatcher's question: the most urgent due row that nobody holds. A partial index keeps it
@@ -289,6 +290,9 @@ class LookupAttempt(models.Model):
     captcha_used = models.PositiveSmallIntegerField("captchas usados", default=0, db_default=0)
     captcha_refused = models.PositiveSmallIntegerField("captchas rechazados", default=0, db_default=0)
     captcha_wasted = models.PositiveSmallIntegerField("captchas perdidos", default=0, db_default=0)
+    # A cedula.registry.failures.Cause when the system, not the row, failed: the attempt spent none of its retries.
+    # db_default: rows written by code that predates the column (a rolling deploy, raw SQL) still insert.
+    cause = models.CharField("causa del sistema", max_length=20, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -393,7 +397,8 @@ BREAKER_PK = 1
 
 
 class Breaker(models.Model):
-    """Circuit breaker over repeated `blocked` answers, plus the console's manual pause. One row (pk=BREAKER_PK)."""
+    """The gate: open after consecutive system failures (cedula.registry.failures.Cause), with its cause and since
+    when, plus the console's manual pause. One row (pk=BREAKER_PK)."""
 
     class State(models.TextChoices):
         CLOSED = "closed", "Cerrado"
@@ -401,10 +406,29 @@ class Breaker(models.Model):
         HALF_OPEN = "half_open", "Prueba"
 
     state = models.CharField(max_length=10, choices=State.choices, default=State.CLOSED)
+    # Consecutive system failures (the name is from when only `blocked` counted).
     consecutive_blocks = models.PositiveIntegerField(default=0)
     opened_at = models.DateTimeField(null=True, blank=True)
     open_until = models.DateTimeField(null=True, blank=True)
     cooldown_s = models.FloatField(default=0)
+    # The new columns have database defaults: a process still running the previous release keeps writing the row.
+    cause = models.CharField("causa", max_length=20, blank=True, default="", db_default="")  # a failures.Cause
+    cause_since = models.DateTimeField("causa desde", null=True, blank=True)  # first failure of this outage
+    # The cause of the latest counted failure.
+    last_failure_cause = models.CharField(max_length=20, blank=True, default="", db_default="")
+    # POST timeouts in a row on different rows, with no answer between them: the registry stopped answering POSTs.
+    consecutive_timeouts = models.PositiveIntegerField(default=0, db_default=0)
+    last_timeout_cedula_id = models.BigIntegerField(null=True, blank=True)
+    probe_requested = models.BooleanField("prueba pedida", default=False, db_default=False)  # "Probar ahora"
+    # The first attempt of the current streak of system failures (closed gate): an answer that breaks the streak
+    # charges those attempts to their rows after all (cedula.services.streak).
+    streak_attempt_id = models.BigIntegerField(null=True, blank=True)
+    # Held for one probe that decides whether a lone row's system failure was the system's (not an outage yet).
+    confirming = models.BooleanField(default=False, db_default=False)
+    probes = models.PositiveIntegerField("pruebas", default=0, db_default=0)  # probes run during this outage
+    last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)
+    # Which solver settings were in force when the gate opened for a cause only the configuration can clear.
+    settings_fingerprint = models.CharField(max_length=64, blank=True, default="", db_default="")
     paused = models.BooleanField("pausado a mano", default=False)
     paused_by = models.CharField(max_length=254, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)

@@ -20,6 +20,7 @@ from django_q.status import Stat
 
 from cedula import budget as rules
 from cedula.budget import local_day_start
+from cedula.gate_display import gate_banner
 from cedula.models import (
     BREAKER_PK,
     FINAL_STATUSES,
@@ -35,6 +36,7 @@ from cedula.models import (
     Status,
 )
 from cedula.normalize import mask_cedula, scrub_text
+from cedula.registry.failures import PROBED_CAUSES
 
 if TYPE_CHECKING:  # types only: the domain never imports the accounts app at run time
     from ops.accounts.models import User
@@ -62,6 +64,13 @@ def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
     resume_in = None
     if breaker.state == Breaker.State.OPEN and breaker.open_until:
         resume_in = max(0.0, (breaker.open_until - now).total_seconds())
+    # The next probe runs by itself only for a cause a probe can clear (cedula.services.outage); the others wait for
+    # the configuration or for "Probar ahora".
+    next_probe_in = None
+    if breaker.state == Breaker.State.HALF_OPEN or breaker.probe_requested:
+        next_probe_in = 0.0
+    elif breaker.state == Breaker.State.OPEN and (not breaker.cause or breaker.cause in PROBED_CAUSES):
+        next_probe_in = resume_in or 0.0
     return {
         "state": breaker.state,
         "paused": breaker.paused,
@@ -71,6 +80,13 @@ def breaker_state(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "consecutive_blocks": breaker.consecutive_blocks,
         "cooldown_s": breaker.cooldown_s,
         "resume_in_s": resume_in,
+        # The gate (issue 23): its cause is a category (failures.Cause), never free text.
+        # A confirming probe (one second, not an outage yet: cedula.services.outage) shows no cause.
+        "cause": breaker.cause if breaker.state != Breaker.State.CLOSED and not breaker.confirming else "",
+        "confirming": breaker.confirming,
+        "cause_since": breaker.cause_since.isoformat() if breaker.cause_since and breaker.cause else None,
+        "probes": breaker.probes if breaker.state != Breaker.State.CLOSED else 0,
+        "next_probe_in_s": next_probe_in,
     }
 
 
@@ -999,7 +1015,7 @@ def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
             checked_at=None,
             summary="Cerrado: las consultas salen."
             if closed
-            else f"{breaker['consecutive_blocks']} bloqueos seguidos.",
+            else (gate_banner(breaker, now=now) or {}).get("headline", "Abierto: las consultas esperan."),
             link="",
         )
     )

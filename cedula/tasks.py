@@ -19,7 +19,10 @@ def lookup_next(ticket_id: int) -> int:
     # cedula.signals binds task_id when Django-Q2 starts the task.
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
     with structlog.contextvars.bound_contextvars(ticket_id=ticket_id):
-        return services.lookup_run_ticket(ticket_id=ticket_id, run_lookup=get_runner().lookup, task_id=task_id)
+        runner = get_runner()
+        return services.lookup_run_ticket(
+            ticket_id=ticket_id, run_lookup=runner.lookup, task_id=task_id, run_probe=runner.probe_page
+        )
 
 
 def dispatch() -> int:

@@ -37,6 +37,7 @@ from cedula.admin.filters import (
     QueueFilter,
     active_filter_chips,
 )
+from cedula.admin.gate import GateProbeMixin
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
@@ -204,7 +205,7 @@ def _describe_filters(changelist: Any) -> str:
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
+class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, GateProbeMixin, ModelAdmin):
     list_display = [
         "cedula_grouped",
         "status_badge",
@@ -240,7 +241,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
     actions = ["queue_now", "retry_failed", "reset_pending", "cancel_pending", "revalidate"]
     actions_row = ["lookup_now"]
     actions_detail = ["lookup_now", "data_subject_export"]
-    actions_list = ["pause_lookups", "resume_lookups"]
+    actions_list = ["pause_lookups", "resume_lookups", "probe_gate"]
     inlines = [CedulaChangeInline, LookupAttemptInline]
     fieldsets = [
         (None, {"fields": ["cedula_grouped", "state", "last_answer", "source", "priority", "import_batch", "user"]}),
@@ -364,6 +365,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "breaker": breaker_view(),
+            "can_probe": request.user.has_perm("cedula.probe_gate"),
             "filter_actions": filter_actions,
             "batch_page_url": batch_url,
             "filter_chips": active_filter_chips(request, self),

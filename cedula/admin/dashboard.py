@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from cedula import display, selectors
 from cedula.admin.spend import spend_panel_view
+from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
@@ -81,6 +82,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "worker_silent": worker.heartbeat_age_s is None or worker.heartbeat_age_s > settings.WORKER_SILENT_AFTER_S,
         "breaker": breaker,
         "can_pause": request.user.has_perm("cedula.pause_lookups"),
+        "can_probe": request.user.has_perm("cedula.probe_gate"),
         "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
@@ -118,6 +120,7 @@ def breaker_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
     paused_at = state.get("paused_at")
     return {
         **state,
+        "gate": gate_banner(state, now=now),
         "paused_at_dt": dt.datetime.fromisoformat(paused_at) if paused_at else None,
         "resume_at": now + dt.timedelta(seconds=state["resume_in_s"]) if state.get("resume_in_s") else None,
     }

@@ -348,6 +348,22 @@ class RegistryClient:
             captcha=spend,
         )
 
+    async def probe_page(self) -> LookupResult | None:
+        """The open gate's cheap probe (issue 23): the registry page in a fresh context, the form found; no captcha
+        solve, no POST. None when the form is there, else the error result (with its cause)."""
+        try:
+            browser = await self._ensure_browser()
+            form = await asyncio.wait_for(self._open_form(browser, budget=None), self.config.budget_s)
+        except (_Failure, PlaywrightError, TimeoutError) as exc:
+            failure = exc if isinstance(exc, _Failure) else _Failure("browser", type(exc).__name__)
+            return _error(failure.kind, scrub_text(failure.message), failure.cause)
+        try:
+            if isinstance(form.failure, _Failure):
+                return _error(form.failure.kind, scrub_text(form.failure.message), form.failure.cause)
+            return form.result
+        finally:
+            await _close_quietly(form.context)
+
     async def close(self) -> None:
         await self._close_browser()
         if self._playwright is not None:
@@ -818,6 +834,14 @@ class BrowserRunner:
                     html="",
                     duration_ms=int((time.monotonic() - started) * 1000),
                 )
+
+    def probe_page(self) -> LookupResult | None:
+        """RegistryClient.probe_page, from the worker's thread."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("BrowserRunner is closed")
+            future = asyncio.run_coroutine_threadsafe(self.client.probe_page(), self._loop)
+            return future.result(timeout=self.config.budget_s + 15)
 
     def close(self) -> None:
         with self._lock:

@@ -10,7 +10,7 @@ below, which every module re-exports here:
 - queueing: requesting lookups (a person, staff, the public refresh), queue now, retry, reset, pause and resume;
 - dispatch: tickets, running one ticket, reaping what dead workers held;
 - claims: taking a throttle slot and the most urgent due row;
-- gate: the throttle and the breaker;
+- gate: the throttle and the breaker; outage: the gate over system failures; probe: its cheap probe;
 - outcomes: recording an answer, the retry backoff, redacted snapshots;
 - imports (+ import_sql, import_previews): a file of cedulas into the queue, its preview kept until confirmed;
 - batches: operators steering bulk work (a batch's buttons, actions on a whole changelist filter), set-based;
@@ -62,6 +62,7 @@ from cedula.services.import_previews import (
 from cedula.services.import_sql import IMPORT_INSERT_BATCH
 from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
 from cedula.services.outcomes import lookup_record_outcome, redact_snapshot, retry_delay_s
+from cedula.services.probe import gate_probe_once, gate_probe_request
 from cedula.services.queueing import (
     breaker_pause,
     breaker_resume,
@@ -129,6 +130,8 @@ __all__ = [
     "breaker_pause",
     "breaker_resume",
     "canary_run",
+    "gate_probe_once",
+    "gate_probe_request",
     "cedula_import_preview",
     "cedula_import_rows",
     "cedula_register_for_user",

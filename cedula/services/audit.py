@@ -61,6 +61,7 @@ ACTION_LABELS: dict[str, str] = {
     "batch.revalidate": "Revalidar lotes",
     "lookups.pause": "Pausar consultas",
     "lookups.resume": "Reanudar consultas",
+    "lookups.probe": "Probar ahora el registro o el resolvedor",
     "schedule.run_now": "Ejecutar tarea programada ahora",
     "task.resubmit": "Reenviar tareas",
     # objects changed through console forms (users, groups and permissions, schedules...)

@@ -28,7 +28,9 @@ from cedula.services.claims import (
     seconds_until_claimable,
     worker_identity,
 )
+from cedula.services.gate import breaker_blocks_claims, breaker_get
 from cedula.services.outcomes import lookup_record_outcome
+from cedula.services.probe import PageProbe, gate_probe_once
 
 logger = structlog.get_logger(__name__)
 
@@ -51,6 +53,11 @@ def lookups_dispatch() -> int:
     horizon = timezone.now() + dt.timedelta(seconds=TICKET_MAX_WAIT_S)
     # Held back by quiet hours or the budget, bulk work gets no tickets (they would only spin until they gave up).
     if not claimable_rows(timezone.now()).filter(next_attempt_at__lte=horizon).exists():
+        return 0
+    # Behind a pause or an open gate whose probe is not near, a ticket would only spin until it gave up: the
+    # scheduled dispatch (each minute), a resume or "Probar ahora" brings the next one.
+    held, wait = breaker_blocks_claims(breaker_get(), timezone.now())
+    if held and (wait is None or wait > TICKET_MAX_WAIT_S):
         return 0
     with transaction.atomic():
         live = LookupTicket.objects.select_for_update().count()
@@ -78,8 +85,10 @@ def lookup_run_ticket(
     task_id: str = "",
     max_wait_s: float = TICKET_MAX_WAIT_S,
     sleep: Callable[[float], None] = time.sleep,
+    run_probe: PageProbe | None = None,
 ) -> int:
-    """Run lookups for one ticket until nothing is claimable within `max_wait_s`. Returns how many ran.
+    """Run lookups for one ticket until nothing is claimable within `max_wait_s`. Returns how many ran (a probe of the
+    open gate counts as one: it is the ticket's request).
 
     A duplicate or late delivery (the ticket is gone or already running elsewhere) does nothing.
     """
@@ -95,6 +104,9 @@ def lookup_run_ticket(
     deadline = time.monotonic() + max_wait_s
     try:
         while True:
+            if gate_probe_once(probe_page=run_probe) is not None:
+                done += 1
+                break
             claim = lookup_claim_next()
             if claim is not None:
                 with structlog.contextvars.bound_contextvars(

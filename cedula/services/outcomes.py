@@ -1,5 +1,6 @@
-"""Recording outcomes: one short transaction writes the attempt row, updates the CedulaInfo (final answer, or the
-backoff before the next retry, or `error` when the retries are spent) and feeds the breaker."""
+"""Recording outcomes: one short transaction feeds the gate, writes the attempt row and updates the CedulaInfo (final
+answer, or the backoff before the next retry, or `error` when the retries are spent; a system failure leaves the row as
+it was and puts it back in its place)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from cedula.normalize import mask_cedula
 from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
 from cedula.services.history import change_record, previous_final_answer
+from cedula.services.outage import Observed
 
 logger = structlog.get_logger(__name__)
 
@@ -93,6 +95,13 @@ def lookup_record_outcome(
         if info is None or not claim_token:
             logger.warning("lookup_claim_lost", cedula_id=cedula_id)
             return None
+        # The gate first: whether this failure is the system's decides what the row may be charged.
+        observed = Observed(change=None, cause="")
+        breaker = None
+        if result.error_kind != ErrorKind.WORKER_LOST:
+            breaker = breaker_locked()
+            observed = breaker_observe(breaker, result=result, cedula_id=info.pk, now=now)
+        breaker_change = observed.change
         # Read before this outcome's attempt exists and before the row is overwritten.
         previous = previous_final_answer(info) if is_final else None
         attempt = LookupAttempt.objects.create(
@@ -108,13 +117,25 @@ def lookup_record_outcome(
             snapshot="" if is_final else redact_snapshot(report.html, max_bytes=settings.LOOKUP_SNAPSHOT_MAX_BYTES),
             selector_fallbacks=",".join(report.selector_fallbacks)[:200],
             **attempt_spend_fields(report.captcha),  # i24b: the captcha solves this attempt accounts for
+            cause=observed.cause,
         )
+        if breaker is not None:
+            # The first failure of a streak: a refutation charges from here (cedula.services.outage).
+            if observed.cause and breaker.confirming and breaker.streak_attempt_id is None:
+                breaker.streak_attempt_id = attempt.pk
+            breaker.save()
+        held_at = info.claimed_at
         info.claimed_at = None
         info.claim_token = ""
         info.claimed_by = ""
-        info.last_checked = now
         info.check_count = F("check_count") + 1
-        if is_final:
+        if observed.cause:
+            # Not the row's failure: its status, answer, error and retry budget stay as they were; it goes back to
+            # its place in the queue and is handed out again once the gate closes.
+            info.attempts = max(0, info.attempts - 1)
+            info.next_attempt_at = queue_place(info, held_at or now)
+        elif is_final:
+            info.last_checked = now
             info.status = result.status
             for field, value in result_values(result).items():
                 setattr(info, field, value)
@@ -125,6 +146,7 @@ def lookup_record_outcome(
             change = change_record(info=info, previous=previous, new=Answer.of(info), attempt=attempt, now=now)
             info.changed_at_last_check = change is not None
         else:
+            info.last_checked = now
             info.last_error = (result.message or result.error_kind or "")[:2000]
             info.error_kind = result.error_kind or ErrorKind.UNEXPECTED_PAGE
             delay = retry_delay_s(info.attempts)
@@ -135,10 +157,8 @@ def lookup_record_outcome(
             else:
                 info.next_attempt_at = now + dt.timedelta(seconds=delay)
         info.save()
-        if result.error_kind != ErrorKind.WORKER_LOST:
-            breaker = breaker_locked()
-            breaker_change = breaker_observe(breaker, blocked=result.error_kind == ErrorKind.BLOCKED, now=now)
-            breaker.save()
+        if observed.charge_from is not None:
+            streak_charge(from_attempt_id=observed.charge_from, now=now)
         if not is_final:
             _prune_snapshots()
     logger.info(
@@ -150,11 +170,55 @@ def lookup_record_outcome(
         attempt=attempt.attempt,
         duration_ms=report.duration_ms,
         will_retry=bool(info.next_attempt_at),
+        cause=observed.cause,
         task_id=task_id,
     )
     if breaker_change:
-        breaker_announce(breaker_change)
+        breaker_announce(breaker_change, cause=observed.gate_cause)
     return attempt
+
+
+def streak_charge(*, from_attempt_id: int, now: dt.datetime) -> int:
+    """The system failures of a streak that was refuted (the next answer or a confirming probe showed the system
+    working) were their rows' own after all: each spends its row's retry now, as it would have then. Rows settled or
+    held since are left alone. Returns how many attempts were charged."""
+    charged = 0
+    for attempt in LookupAttempt.objects.filter(id__gte=from_attempt_id).exclude(cause="").order_by("id"):
+        info = CedulaInfo.objects.select_for_update().filter(pk=attempt.cedula_id).first()
+        attempt.cause = ""
+        attempt.save(update_fields=["cause"])
+        if info is None or info.claimed_at is not None or info.next_attempt_at is None:
+            continue
+        info.attempts += 1
+        info.last_error = attempt.message[:2000]
+        info.error_kind = attempt.error_kind or ErrorKind.UNEXPECTED_PAGE
+        delay = retry_delay_s(info.attempts)
+        if delay is None:
+            info.status = Status.ERROR
+            info.next_attempt_at = None
+            info.attempts = 0
+        else:
+            info.next_attempt_at = max(info.next_attempt_at, now + dt.timedelta(seconds=delay))
+        info.save(update_fields=["attempts", "last_error", "error_kind", "status", "next_attempt_at", "updated_at"])
+        charged += 1
+    if charged:
+        logger.info("lookup_streak_charged", attempts=charged)
+    return charged
+
+
+def queue_place(info: CedulaInfo, held_at: dt.datetime) -> dt.datetime:
+    """A due time that puts a released row back where it was: it was the most urgent due row of its priority when
+    claimed, so just ahead of the earliest row of that priority still waiting (and never later than its claim)."""
+    earliest = (
+        CedulaInfo.objects.filter(priority=info.priority, next_attempt_at__isnull=False, claimed_at__isnull=True)
+        .exclude(pk=info.pk)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if earliest is None or earliest > held_at:
+        return held_at
+    return earliest - dt.timedelta(microseconds=1)
 
 
 def _prune_snapshots() -> None:

@@ -128,6 +128,17 @@ def test_pause_and_resume_work_only_for_operators(as_role, role, switch):
         assert response.status_code == 403
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_probar_ahora_works_only_for_operators(as_role, role):
+    Breaker.objects.update_or_create(pk=1, defaults={"state": Breaker.State.OPEN, "cause": "solver_key"})
+
+    response = as_role(role).post(reverse("admin:cedula_cedulainfo_probe_gate"), {"_form_submitted": "on"})
+
+    assert Breaker.objects.get(pk=1).probe_requested == (role in CAN_OPERATE)
+    if role in CAN_VIEW - CAN_OPERATE:
+        assert response.status_code == 403
+
+
 def test_a_read_only_user_sees_no_action_buttons(as_role, rows):
     client = as_role("Consulta")
     pk = rows["cedula"].pk
@@ -177,6 +188,7 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     readers = set(Group.objects.get(name="Consulta").permissions.values_list("codename", flat=True))
 
     assert {"import_cedulas", "export_cedulas", "queue_lookups", "pause_lookups", "view_cedulainfo"} <= operators
+    assert "probe_gate" in operators and "probe_gate" not in readers  # "Probar ahora" (issue 23)
     assert "view_cedulachange" in operators and "view_cedulachange" in readers
     assert readers and all(code.startswith("view_") for code in readers)
 

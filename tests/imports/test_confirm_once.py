@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from cedula.models import AuditRecord, CedulaInfo, ImportBatch
-from tests.imports.helpers import csv_bytes
+from tests.helpers.imports import csv_bytes
 
 IMPORT = "admin:cedula_cedulainfo_import"
 PROCESS = "admin:cedula_cedulainfo_process_import"

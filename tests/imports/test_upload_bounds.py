@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from cedula.importing import ImportFileError, SourceRow, read_table
 from cedula.models import CedulaInfo
-from tests.imports.helpers import csv_bytes, xlsx_bytes, xlsx_with_shared_strings
+from tests.helpers.imports import csv_bytes, xlsx_bytes, xlsx_with_shared_strings
 
 IMPORT = "admin:cedula_cedulainfo_import"
 

@@ -9,11 +9,15 @@ import re
 import pytest
 import time_machine
 
-from cedula import alerts, selectors, tasks
+from cedula import alerts, selectors, services, tasks
 from cedula.models import AlertState
+from cedula.registry.parser import LookupResult
 from tests.helpers.observability import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+BLOCKED_AGAIN = LookupResult(status="error", error_kind="blocked", message="still blocked", cause="blocked")
 
 
 def blocked(n: int) -> list:
@@ -142,23 +146,42 @@ def test_the_dashboard_selector_shows_the_alert_state(lookups, sentry_capture):
 
 
 def test_the_breaker_opening_and_closing_are_alert_events(db, settings, sentry_capture):
-    from tests.helpers.observability import record_lookups
+    from cedula.models import CedulaInfo
+    from cedula.registry.parser import LookupReport
+    from tests.helpers.observability import BLOCK_PAGE
 
     settings.REGISTRY_BREAKER_THRESHOLD = 3
     settings.REGISTRY_BREAKER_COOLDOWN_S = 300
     settings.LOOKUP_RETRY_DELAYS_S = [86_400, 86_400, 86_400]
+    # What the client reports for a block page: a system cause (issue 23).
+    block = LookupResult(status="error", error_kind="blocked", message="blocked answer", cause="blocked")
     with time_machine.travel(START, tick=False) as clock:
-        cedulas = record_lookups(blocked(3))
+        # A block is not the row's: the same row is handed out again each time, its retries untouched.
+        info = CedulaInfo.objects.create(cedula="1234500077")
+        services.cedulas_queue_now(ids=[info.pk])
+        for n in range(2):
+            claim = services.lookup_claim_next()
+            assert claim is not None and claim.cedula_id == info.pk
+            rep = LookupReport(result=block, html=BLOCK_PAGE, duration_ms=1200)
+            services.lookup_record_outcome(cedula_id=info.pk, claim_token=claim.token, report=rep)
+            if n == 0:  # the probe that confirms it is the system's: still blocked
+                assert services.gate_probe_once(probe_page=lambda: BLOCKED_AGAIN) == "confirmed"
+        cedulas = [info.cedula]
         clock.shift(dt.timedelta(seconds=301))
-        cedulas += record_lookups(active(1))  # the probe succeeds
+        assert services.gate_probe_once(probe_page=lambda: BLOCKED_AGAIN) == "still_open"  # no second alert
+        clock.shift(dt.timedelta(seconds=601))
+        assert services.gate_probe_once(probe_page=lambda: None) == "closed"  # the probe succeeds
 
     events = alert_events(sentry_capture.events(), "breaker")
     assert [e["message"] for e in events] == [
-        "lookup circuit breaker opened for 300 s",
-        "lookup circuit breaker closed",
+        "lookup gate opened (blocked) for 300 s",
+        "lookup gate closed (blocked)",
     ]
     assert [e["tags"]["alert_state"] for e in events] == ["opened", "closed"]
-    assert [e["fingerprint"] for e in events] == [["alert", "breaker", "opened"], ["alert", "breaker", "closed"]]
+    assert [e["fingerprint"] for e in events] == [
+        ["alert", "breaker", "blocked", "opened"],
+        ["alert", "breaker", "blocked", "closed"],
+    ]
     assert [e["level"] for e in events] == ["error", "info"]
     raw = sentry_capture.raw().decode()
     assert not [c for c in cedulas if c in raw]

@@ -42,7 +42,7 @@ def fake_registry(cedula: str):
     return report("active", duration_ms=1450)
 
 
-def run_queue(run_lookup) -> None:
+def run_queue(run_lookup, run_probe=None) -> None:
     runs = 0
     while CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists():
         runs += 1
@@ -54,6 +54,7 @@ def run_queue(run_lookup) -> None:
                 run_lookup=run_lookup,
                 task_id=structlog.contextvars.get_contextvars()["task_id"],
                 max_wait_s=5,
+                run_probe=run_probe,  # the gate's probe, as the worker passes it (issue 23)
             )
         structlog.contextvars.clear_contextvars()
         assert runs < 50, "the queue must drain"  # count runs: PostgreSQL ids do not restart per test
@@ -217,7 +218,7 @@ def test_a_full_run_through_the_stand_in_logs_no_full_cedula(db, settings, log_o
     for cedula in demo:
         services.cedula_request_lookup(cedula=cedula, priority=Priority.STAFF, source=Source.ADMIN)
 
-    run_queue(browser_runner.lookup)
+    run_queue(browser_runner.lookup, browser_runner.probe_page)
 
     assert_no_full_cedula(log_output.text(), demo)
     finished = log_output.events("lookup_finished")

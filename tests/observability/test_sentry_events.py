@@ -18,11 +18,13 @@ def crash_lookup(cedula: str):
     raise RuntimeError(f"page crashed while looking up {cedula}")
 
 
-def run_one(ticket_task_id: str, run_lookup) -> None:
+def run_one(ticket_task_id: str, run_lookup, run_probe=None) -> None:
     ticket = LookupTicket.objects.create().pk
     bind_task_like_django_q(ticket_task_id, f"lookup_next-{ticket}")
     try:
-        services.lookup_run_ticket(ticket_id=ticket, run_lookup=run_lookup, task_id=ticket_task_id, max_wait_s=1)
+        services.lookup_run_ticket(
+            ticket_id=ticket, run_lookup=run_lookup, task_id=ticket_task_id, max_wait_s=1, run_probe=run_probe
+        )
     finally:
         structlog.contextvars.clear_contextvars()
 
@@ -98,12 +100,12 @@ def test_blocked_lookups_through_the_stand_in_fire_the_alert_once(db, settings, 
     n = 0
     while CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists() and n < 20:
         n += 1
-        run_one(f"task-{n}", browser_runner.lookup)
+        run_one(f"task-{n}", browser_runner.lookup, browser_runner.probe_page)
     # The stand-in blocks 1000000005 every time: 4 attempts (1 + 3 retries), then a staff retry: 4 more.
     services.cedulas_queue_now(ids=CedulaInfo.objects.filter(cedula="1000000005").values_list("pk", flat=True))
     while CedulaInfo.objects.filter(next_attempt_at__isnull=False).exists() and n < 40:
         n += 1
-        run_one(f"task-{n}", browser_runner.lookup)
+        run_one(f"task-{n}", browser_runner.lookup, browser_runner.probe_page)
 
     assert alerts.error_rate_check() == "fired"
     assert alerts.error_rate_check() is None

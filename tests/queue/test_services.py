@@ -34,6 +34,7 @@ ACTIVE = LookupResult(
 )
 BLOCKED = LookupResult(status="error", error_kind="blocked", message="block page")
 TIMEOUT = LookupResult(status="error", error_kind="timeout", message="no answer in 20 s")
+BLOCKED_CAUSE = LookupResult(status="error", error_kind="blocked", message="block page", cause="blocked")
 
 
 def report(result: LookupResult, html: str = "<div>respuesta</div>") -> LookupReport:
@@ -158,27 +159,30 @@ def test_a_new_request_for_a_queued_row_keeps_its_place_but_gains_priority():
 
 
 def test_the_breaker_opens_after_consecutive_blocks_probes_after_cooldown_and_doubles(settings):
+    # Issue 23: the probe is a page load (run_probe), not a lookup; a block spends no row's retries.
     settings.REGISTRY_BREAKER_THRESHOLD = 3
     settings.REGISTRY_BREAKER_COOLDOWN_S = 60
     settings.LOOKUP_RETRY_DELAYS_S = [0, 0, 0, 0, 0, 0, 0, 0]
     for n in range(5):
         queue(str(1000000 + n))
     with time_machine.travel(timezone.now(), tick=False) as clock, capture_logs() as logs:
-        for _ in range(3):
-            assert run_one(BLOCKED) == 1
+        for _ in range(3):  # a block, the confirming probe blocked too, a block
+            assert run_one(BLOCKED_CAUSE, run_probe=lambda: BLOCKED_CAUSE) == 1
         breaker = Breaker.objects.get()
-        assert breaker.state == Breaker.State.OPEN and breaker.cooldown_s == 60
-        assert run_one(ACTIVE) == 0  # paused
+        assert breaker.state == Breaker.State.OPEN and breaker.cooldown_s == 60 and breaker.cause == "blocked"
+        assert run_one(ACTIVE, run_probe=lambda: None) == 0  # paused
         clock.shift(61)
-        assert run_one(BLOCKED) == 1  # the probe, blocked again
+        assert run_one(ACTIVE, run_probe=lambda: BLOCKED_CAUSE) == 1  # the probe, blocked again
         breaker.refresh_from_db()
         assert breaker.state == Breaker.State.OPEN and breaker.cooldown_s == 120
         clock.shift(121)
-        assert run_one(ACTIVE) == 1  # a successful probe closes it
+        assert run_one(ACTIVE, run_probe=lambda: None) == 1  # a successful probe closes it
         breaker.refresh_from_db()
         assert breaker.state == Breaker.State.CLOSED and breaker.consecutive_blocks == 0
     events = [e["event"] for e in logs]
-    assert events.count("breaker_opened") == 2 and events.count("breaker_closed") == 1
+    assert events.count("breaker_opened") == 1 and events.count("breaker_closed") == 1
+    assert not CedulaInfo.objects.exclude(attempts=0).exists()  # no row spent a retry on the blocks
+    assert LookupAttempt.objects.filter(cause="blocked").count() == 2
 
 
 def test_a_manual_pause_stops_claims_until_resumed():

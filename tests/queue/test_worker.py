@@ -169,10 +169,16 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_the_breaker_opens_on_repeated_blocks_and_closes_after_the_cooldown(start_worker, settings):
+def test_the_breaker_opens_on_repeated_blocks_and_closes_after_the_cooldown(
+    start_worker, settings, registry_site_factory
+):
+    # Issue 23: a block is the system's when the site blocks every request (a probe sees it too); one cedula the
+    # stand-in blocks alone is that row's own (tests/queue/test_gate.py, the fault-cedula tests).
     settings.LOOKUP_RETRY_DELAYS_S = [0.2, 0.2, 0.2]
-    blocked = queue([BLOCKED])
-    start_worker(REGISTRY_BREAKER_THRESHOLD="2", REGISTRY_BREAKER_COOLDOWN_S="3")
+    site = registry_site_factory()
+    site.set_blocking(True)
+    blocked = queue([sorted(demo_cedulas())[1]])
+    start_worker(registry_url=site.url, REGISTRY_BREAKER_THRESHOLD="2", REGISTRY_BREAKER_COOLDOWN_S="3")
 
     wait_until(
         lambda: Breaker.objects.filter(state=Breaker.State.OPEN).exists(), timeout=60, message="breaker never opened"
@@ -180,8 +186,9 @@ def test_the_breaker_opens_on_repeated_blocks_and_closes_after_the_cooldown(star
     opened = time.monotonic()
     good = queue([sorted(demo_cedulas())[0]], priority=Priority.INTERACTIVE, source=Source.REGISTRATION)
     assert not LookupAttempt.objects.filter(cedula_id=good[0]).exists()
+    site.set_blocking(False)
 
-    wait_until(lambda: all_settled(good), timeout=60, message="breaker never closed")
+    wait_until(lambda: all_settled(good + blocked), timeout=60, message="breaker never closed")
     assert time.monotonic() - opened >= 2.5
     assert Breaker.objects.get().state == Breaker.State.CLOSED
-    assert blocked
+    assert CedulaInfo.objects.get(pk=blocked[0]).status != Status.ERROR

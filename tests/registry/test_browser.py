@@ -358,3 +358,24 @@ def test_chromium_does_not_outlive_a_killed_worker(registry_site):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+# --- The gate's page probe (issue 23) -------------------------------------------------------------------------------
+
+
+def test_the_page_probe_loads_the_form_without_a_solve_or_a_post(registry_site_factory):
+    site = registry_site_factory(captcha=True)
+    probe = BrowserRunner(config_for(site))
+    try:
+        assert probe.probe_page() is None
+        site.set_down(True)
+        down = probe.probe_page()
+        site.set_down(False)
+        site.set_blocking(True)
+        blocked = probe.probe_page()
+    finally:
+        probe.close()
+
+    assert down is not None and (down.status, down.cause) == ("error", "registry_down")
+    assert blocked is not None and (blocked.error_kind, blocked.cause) == ("blocked", "blocked")
+    assert not [r for r in site.requests if r["method"] == "POST"]  # neither the registry nor the solver

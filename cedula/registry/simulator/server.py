@@ -152,6 +152,8 @@ class _State:
     overrides: OverridesFile | None = None  # answers changed while running (see overrides.py)
     solver_error: str = ""  # every solver call (in.php, res.php) answers this error code while it is set
     solver_balance: float = 10.0  # what getbalance answers (0.0 while solver_error is ERROR_ZERO_BALANCE)
+    down: bool = False  # every connection dropped without an answer (an outage), until cleared
+    blocking: bool = False  # the registry page and its POST answer the block page (the WAF blocks us), until cleared
 
     def outcome_for(self, cedula: str) -> outcomes.Outcome:
         return self.overrides.outcome_for(cedula) if self.overrides else outcomes.outcome_for(cedula)
@@ -260,7 +262,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- routes -----------------------------------------------------------------------------------------------------
 
+    def _dropped(self) -> bool:
+        """While the site is down every request is dropped without a byte (the browser sees ERR_EMPTY_RESPONSE);
+        while it blocks us, the registry's page and POST answer the block page."""
+        if self.state.blocking and urllib.parse.urlsplit(self.path).path.rstrip("/") == PATH.rstrip("/"):
+            self._record(answer="blocked:all")
+            self._block()
+            return True
+        if not self.state.down:
+            return False
+        self._record(answer="dropped")
+        self.close_connection = True
+        return True
+
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        if self._dropped():
+            return
         path = urllib.parse.urlsplit(self.path).path
         if path in (PATH, PATH.rstrip("/")):
             self._page()
@@ -274,6 +291,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, "Not Found", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:  # noqa: N802
+        if self._dropped():
+            return
         path = urllib.parse.urlsplit(self.path).path
         if path in (PATH, PATH.rstrip("/")):
             self._lookup()
@@ -471,6 +490,16 @@ class SimulatorHandle:
         """Make every solver call answer `code` (ERROR_ZERO_BALANCE, ERROR_KEY_DOES_NOT_EXIST, ...) until cleared."""
         with self._server.state.lock:
             self._server.state.solver_error = code or ""
+
+    def set_down(self, down: bool) -> None:
+        """Drop every connection (an outage of the whole site) until set back to False."""
+        with self._server.state.lock:
+            self._server.state.down = down
+
+    def set_blocking(self, blocking: bool) -> None:
+        """Answer the block page to every request for the registry's page (the WAF blocks this client)."""
+        with self._server.state.lock:
+            self._server.state.blocking = blocking
 
     @property
     def requests(self) -> list[dict[str, Any]]:
