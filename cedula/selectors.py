@@ -125,7 +125,10 @@ def health_reasons(*, database: bool, worker_ok: bool, breaker: dict[str, Any]) 
     if not worker_ok:
         reasons.append("trabajador")
     if breaker.get("state") == Breaker.State.OPEN:
-        reasons.append("registro")
+        # The gate's cause as a category: the registry's side, or our captcha solver's (cedula.registry.failures).
+        reasons.append(
+            "resolvedor de captcha" if str(breaker.get("cause", "")).startswith(("solver", "no_solver")) else "registro"
+        )
     if breaker.get("paused"):
         reasons.append("pausa manual")
     return tuple(reasons)

@@ -112,3 +112,23 @@ def test_a_staff_session_still_owing_its_second_factor_reads_what_a_stranger_rea
     client.force_login(user_factory(email="jefa2@example.com", is_staff=True, is_superuser=True))
 
     assert "pause_reason" not in client.get("/healthz").json()["breaker"]
+
+
+@pytest.mark.parametrize(
+    ("cause", "category"),
+    [("registry_down", "registro"), ("blocked", "registro"), ("solver_balance", "resolvedor de captcha"),
+     ("solver_key", "resolvedor de captcha"), ("no_solver", "resolvedor de captcha")],
+)  # fmt: skip
+def test_an_open_gate_tells_strangers_whose_side_stopped_as_a_category(client, cause, category):
+    from cedula.models import BREAKER_PK, Breaker
+
+    now = timezone.now()
+    Breaker.objects.update_or_create(
+        pk=BREAKER_PK,
+        defaults={"state": Breaker.State.OPEN, "cause": cause, "cause_since": now, "open_until": now},
+    )
+
+    body = client.get("/healthz").json()
+
+    assert category in body["reasons"]
+    assert ("resolvedor de captcha" in body["reasons"]) != ("registro" in body["reasons"])
