@@ -22,7 +22,9 @@ def _trees() -> Iterator[tuple[Path, ast.AST]]:
 
 
 def test_the_result_fields_are_the_answers_fields_and_the_rows_columns():
-    answer = [f.name for f in dataclasses.fields(LookupResult) if f.name not in ("status", "error_kind", "message", "cause")]
+    answer = [
+        f.name for f in dataclasses.fields(LookupResult) if f.name not in ("status", "error_kind", "message", "cause")
+    ]
     assert list(RESULT_FIELDS) == answer
     assert set(RESULT_FIELDS) <= {f.name for f in CedulaInfo._meta.get_fields()}
 
