@@ -28,8 +28,8 @@ def _run_lookup() -> Callable[[str], LookupReport]:
     return run
 
 
-def _take_slot(max_wait_s: float) -> bool:
-    return services.throttle_take_request_slot(max_wait_s=max_wait_s)
+def _take_slot(max_wait_s: float, sent: bool = False) -> bool:
+    return services.throttle_take_request_slot(max_wait_s=max_wait_s, sent=sent)
 
 
 def lookup_next(ticket_id: int) -> int:

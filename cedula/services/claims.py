@@ -119,17 +119,25 @@ def seconds_until_claimable() -> float | None:
 SLOT_MARGIN_S = 0.05
 
 
-def throttle_take_request_slot(*, max_wait_s: float, sleep: Callable[[float], None] = time.sleep) -> bool:
+def throttle_take_request_slot(
+    *, max_wait_s: float, sent: bool = False, sleep: Callable[[float], None] = time.sleep
+) -> bool:
     """Reserve the moment a request leaves for the registry: wait (in short steps, outside any transaction) until
     REGISTRY_MIN_GAP_S has passed since the last request of any process sharing the throttle row, then record now.
-    The registry client calls it right before its POST, through the callback the task layer hands in. False when no
-    slot came within `max_wait_s`."""
+    The registry client calls it right before its POST, through the callback the task layer hands in, and again
+    with `sent=True` once the browser reports the POST on its way: the gap then counts from when it truly left,
+    however long the click took. False when no slot came within `max_wait_s`."""
     deadline = time.monotonic() + max_wait_s
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S + (SLOT_MARGIN_S if settings.REGISTRY_MIN_GAP_S else 0))
     while True:
         with transaction.atomic():
             throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
             now = timezone.now()
+            if sent:
+                if throttle.last_request_at is None or throttle.last_request_at < now:
+                    throttle.last_request_at = now
+                    throttle.save(update_fields=["last_request_at"])
+                return True
             opens = throttle.last_request_at + gap if throttle.last_request_at else now
             if opens <= now:
                 throttle.last_request_at = now

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import structlog
@@ -49,19 +50,38 @@ class Seen:
     fallbacks: list[str] = field(default_factory=list)
 
 
-async def submit(page: Page, button: Locator, config: BrowserConfig, budget: Budget, seen: Seen) -> None:
+async def submit(
+    page: Page,
+    button: Locator,
+    config: BrowserConfig,
+    budget: Budget,
+    seen: Seen,
+    *,
+    on_sent: Callable[[], Awaitable[object]] | None = None,
+) -> None:
     """Press the button and wait for the page's own POST to its own URL to finish (or fail): its body, kept in
-    `seen.html`, is the answer."""
-    answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = asyncio.get_running_loop().create_future()
+    `seen.html`, is the answer. `on_sent` is awaited as soon as the browser reports the POST on its way."""
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = loop.create_future()
+    left: asyncio.Future[None] = loop.create_future()
     form_path = url_path(page.url)
+
+    def on_request(request: PlaywrightRequest) -> None:
+        if request.method == "POST" and url_path(request.url) == form_path and not left.done():
+            left.set_result(None)
 
     def on_done(request: PlaywrightRequest, failure: str | None) -> None:
         if request.method == "POST" and url_path(request.url) == form_path and not answered.done():
             answered.set_result((request, failure))
 
+    page.on("request", on_request)
     page.on("requestfinished", lambda request: on_done(request, None))
     page.on("requestfailed", lambda request: on_done(request, request.failure or "net::ERR_FAILED"))
     await button.click(timeout=budget.ms(config.form_timeout_s))
+    if on_sent is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(left), budget.step(config.form_timeout_s))
+        await on_sent()
     try:
         request, failure = await asyncio.wait_for(answered, budget.step(config.answer_timeout_s))
     except TimeoutError as exc:

@@ -16,6 +16,7 @@ import dataclasses
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
@@ -42,8 +43,12 @@ from cedula.registry.parser import CaptchaSpend, LookupReport, LookupResult
 
 logger = structlog.get_logger(__name__)
 
-# Reserve the throttle slot for a request leaving within `max_wait_s`: True once reserved, False when no slot came.
-SlotTaker = Callable[[float], Awaitable[bool]]
+
+class SlotTaker(Protocol):
+    """Reserve the throttle slot for a request leaving within `max_wait_s` (True once reserved, False when no slot
+    came); with `sent=True`, mark that the request has just left (the gap counts from then)."""
+
+    def __call__(self, max_wait_s: float, sent: bool = False) -> Awaitable[bool]: ...
 
 
 @dataclass
@@ -318,7 +323,7 @@ class RegistryClient:
             if solved is not None and self.pipeline is not None:
                 self.pipeline.sent(solved)
             sent = True
-            await submit(page, form.elements["enviar"], cfg, budget, seen)
+            await submit(page, form.elements["enviar"], cfg, budget, seen, on_sent=self._sent_marker(take_slot))
         finally:
             if solved is not None and not sent and self.pipeline is not None:
                 self.pipeline.unused(solved)
@@ -347,6 +352,12 @@ class RegistryClient:
             solved.token,
         )
         return solved
+
+    @staticmethod
+    def _sent_marker(take_slot: SlotTaker | None) -> Callable[[], Awaitable[object]] | None:
+        if take_slot is None:
+            return None
+        return lambda: take_slot(0.0, sent=True)
 
     @staticmethod
     async def _take_slot(take_slot: SlotTaker | None, budget: Budget) -> None:

@@ -41,9 +41,10 @@ class BrowserRunner:
         self._closed = False
 
     def lookup(
-        self, cedula: str, *, take_slot: Callable[[float], bool] | None = None, due_after: int | None = None
+        self, cedula: str, *, take_slot: Callable[[float, bool], bool] | None = None, due_after: int | None = None
     ) -> LookupReport:
-        """`take_slot(max_wait_s)` (sync, run in this thread) reserves the throttle slot right before the POST;
+        """`take_slot(max_wait_s, sent)` (sync, run in this thread) reserves the throttle slot right before the POST
+        and, with sent=True, marks when it left;
         `due_after` is how many more lookups are due (the plan for pages and captchas kept ahead)."""
         with self._lock:
             if self._closed:
@@ -86,12 +87,12 @@ class BrowserRunner:
                 future.cancel()
                 return error_result("timeout", "El navegador no terminó dentro de su presupuesto.")
 
-    def _bridge(self, take_slot: Callable[[float], bool], calls: queue.SimpleQueue[_Call | None]) -> SlotTaker:
+    def _bridge(self, take_slot: Callable[[float, bool], bool], calls: queue.SimpleQueue[_Call | None]) -> SlotTaker:
         loop = self._loop
 
-        async def slot(max_wait_s: float) -> bool:
+        async def slot(max_wait_s: float, sent: bool = False) -> bool:
             done: asyncio.Future[Any] = loop.create_future()
-            calls.put((lambda: take_slot(max_wait_s), done))
+            calls.put((lambda: take_slot(max_wait_s, sent), done))
             return bool(await done)
 
         return slot
