@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -28,8 +29,11 @@ def _run_lookup() -> Callable[[str], LookupReport]:
     return run
 
 
-def _take_slot(max_wait_s: float, sent: bool = False) -> bool:
-    return services.throttle_take_request_slot(max_wait_s=max_wait_s, sent=sent)
+def _take_slot(max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> bool:
+    if sent_at is not None:
+        services.throttle_mark_request_sent(at=dt.datetime.fromtimestamp(sent_at, tz=dt.UTC))
+        return True
+    return services.throttle_take_request_slot(max_wait_s=max_wait_s, lead_s=lead_s)
 
 
 def lookup_next(ticket_id: int) -> int:

@@ -47,6 +47,7 @@ from cedula.services.claims import (
     lookup_claim_next,
     lookups_due_soon,
     seconds_until_claimable,
+    throttle_mark_request_sent,
     throttle_take_request_slot,
     worker_identity,
 )
@@ -142,6 +143,7 @@ __all__ = [
     "redact_snapshot",
     "retry_delay_s",
     "seconds_until_claimable",
+    "throttle_mark_request_sent",
     "throttle_take_request_slot",
     "throttle_wait_s",
     "user_cedula_is_linked",

@@ -114,40 +114,49 @@ def seconds_until_claimable() -> float | None:
     return wait
 
 
-# When one process takes the slot and another takes the next, each POST leaves a few milliseconds after its slot was
-# written; this much more than the gap keeps that jitter from bringing two requests closer than the gap.
-SLOT_MARGIN_S = 0.05
+# The gap counts from when the browser reported the POST on its way (a few milliseconds after it truly left); this much
+# more than the gap keeps that jitter from bringing two requests closer than the gap.
+SLOT_MARGIN_S = 0.01
+MAX_LEAD_S = 0.5
 
 
 def throttle_take_request_slot(
-    *, max_wait_s: float, sent: bool = False, sleep: Callable[[float], None] = time.sleep
+    *, max_wait_s: float, lead_s: float = 0.0, sleep: Callable[[float], None] = time.sleep
 ) -> bool:
     """Reserve the moment a request leaves for the registry: wait (in short steps, outside any transaction) until
     REGISTRY_MIN_GAP_S has passed since the last request of any process sharing the throttle row, then record now.
-    The registry client calls it right before its POST, through the callback the task layer hands in, and again
-    with `sent=True` once the browser reports the POST on its way: the gap then counts from when it truly left,
-    however long the click took. False when no slot came within `max_wait_s`."""
+    The registry client calls it right before its POST, through the callback the task layer hands in, and then
+    `throttle_mark_request_sent` once the browser reports the POST on its way. `lead_s` is how long the client
+    knows its request takes to leave after the reservation (the click; at most MAX_LEAD_S): the moment reserved is
+    now + lead_s, so that time is not added to every gap. False when no slot came within `max_wait_s`."""
     deadline = time.monotonic() + max_wait_s
+    lead = dt.timedelta(seconds=min(max(lead_s, 0.0), MAX_LEAD_S))
     gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S + (SLOT_MARGIN_S if settings.REGISTRY_MIN_GAP_S else 0))
     while True:
         with transaction.atomic():
             throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
             now = timezone.now()
-            if sent:
-                if throttle.last_request_at is None or throttle.last_request_at < now:
-                    throttle.last_request_at = now
-                    throttle.save(update_fields=["last_request_at"])
-                return True
-            opens = throttle.last_request_at + gap if throttle.last_request_at else now
-            if opens <= now:
-                throttle.last_request_at = now
+            leaves = now + lead
+            opens = throttle.last_request_at + gap if throttle.last_request_at else leaves
+            if opens <= leaves:
+                throttle.last_request_at = leaves
                 throttle.save(update_fields=["last_request_at"])
                 return True
-        wait = (opens - now).total_seconds()
+        wait = (opens - leaves).total_seconds()
         remaining = deadline - time.monotonic()
         if wait > remaining:
             return False
         sleep(min(wait, 0.5))
+
+
+def throttle_mark_request_sent(*, at: dt.datetime) -> None:
+    """The request reserved by throttle_take_request_slot left at `at` (however long the click took): the next slot
+    counts from then. Never moves the mark back (another process may have reserved after us)."""
+    with transaction.atomic():
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
+        if throttle.last_request_at is None or throttle.last_request_at < at:
+            throttle.last_request_at = at
+            throttle.save(update_fields=["last_request_at"])
 
 
 def lookups_due_soon(*, within_s: float, cap: int = 50) -> int:

@@ -14,13 +14,14 @@ from tests.worker import ROOT, WorkerProcess
 SCRIPT = """
 import sys, urllib.request, django
 django.setup()
-from cedula.services import throttle_take_request_slot
+from django.utils import timezone
+from cedula.services import throttle_mark_request_sent, throttle_take_request_slot
 url, n = sys.argv[1], int(sys.argv[2])
 for _ in range(n):
     assert throttle_take_request_slot(max_wait_s=60)
     request = urllib.request.Request(url, data=b"nuip=1&tipo=-1", method="POST")
     urllib.request.urlopen(request, timeout=10).read()
-    throttle_take_request_slot(max_wait_s=0, sent=True)
+    throttle_mark_request_sent(at=timezone.now())
 """
 
 

@@ -23,20 +23,19 @@ class Throttle:
     def __init__(self, gap_s: float) -> None:
         self.gap_s = gap_s
         self.last = 0.0
-        self.calls: list[tuple[float, bool]] = []
+        self.calls: list[tuple[float, float | None]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, max_wait_s: float, sent: bool = False) -> bool:
+    def __call__(self, max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> bool:
         with self.lock:
-            self.calls.append((max_wait_s, sent))
-            now = time.monotonic()
-            if not sent:
-                time.sleep(max(0.0, self.last + self.gap_s - now))
-            self.last = time.monotonic()
+            self.calls.append((max_wait_s, sent_at))
+            if sent_at is None:
+                time.sleep(max(0.0, self.last + self.gap_s - time.time()))
+            self.last = max(self.last, time.time() if sent_at is None else sent_at)
             return True
 
     def slots(self) -> int:
-        return sum(1 for _, sent in self.calls if not sent)
+        return sum(1 for _, sent_at in self.calls if sent_at is None)
 
 
 def runner_for(site, **overrides) -> BrowserRunner:

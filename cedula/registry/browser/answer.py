@@ -57,18 +57,19 @@ async def submit(
     budget: Budget,
     seen: Seen,
     *,
-    on_sent: Callable[[], Awaitable[object]] | None = None,
+    on_sent: Callable[[float], Awaitable[object]] | None = None,
 ) -> None:
     """Press the button and wait for the page's own POST to its own URL to finish (or fail): its body, kept in
-    `seen.html`, is the answer. `on_sent` is awaited as soon as the browser reports the POST on its way."""
+    `seen.html`, is the answer. `on_sent(at)` is awaited with the wall-clock time the browser reported the POST on its
+    way (the moment the throttle's gap counts from)."""
     loop = asyncio.get_running_loop()
     answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = loop.create_future()
-    left: asyncio.Future[None] = loop.create_future()
+    left: asyncio.Future[float] = loop.create_future()
     form_path = url_path(page.url)
 
     def on_request(request: PlaywrightRequest) -> None:
         if request.method == "POST" and url_path(request.url) == form_path and not left.done():
-            left.set_result(None)
+            left.set_result(time.time())
 
     def on_done(request: PlaywrightRequest, failure: str | None) -> None:
         if request.method == "POST" and url_path(request.url) == form_path and not answered.done():
@@ -79,9 +80,10 @@ async def submit(
     page.on("requestfailed", lambda request: on_done(request, request.failure or "net::ERR_FAILED"))
     await button.click(timeout=budget.ms(config.form_timeout_s))
     if on_sent is not None:
+        sent_at = time.time()  # no request seen within the bound: count from now, the later the safer
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(left), budget.step(config.form_timeout_s))
-        await on_sent()
+            sent_at = await asyncio.wait_for(asyncio.shield(left), budget.step(config.form_timeout_s))
+        await on_sent(sent_at)
     try:
         request, failure = await asyncio.wait_for(answered, budget.step(config.answer_timeout_s))
     except TimeoutError as exc:

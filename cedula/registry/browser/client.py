@@ -11,6 +11,7 @@ page refuses is reported and replaced once, on a fresh page, with one more slot.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import time
@@ -46,9 +47,10 @@ logger = structlog.get_logger(__name__)
 
 class SlotTaker(Protocol):
     """Reserve the throttle slot for a request leaving within `max_wait_s` (True once reserved, False when no slot
-    came); with `sent=True`, mark that the request has just left (the gap counts from then)."""
+    came), for a request that leaves `lead_s` after the reservation; with `sent_at` (wall-clock seconds), mark when
+    the request left: the gap counts from then."""
 
-    def __call__(self, max_wait_s: float, sent: bool = False) -> Awaitable[bool]: ...
+    def __call__(self, max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> Awaitable[bool]: ...
 
 
 @dataclass
@@ -65,6 +67,10 @@ class RegistryClient:
     pipeline: CaptchaPipeline | None = field(default=None, repr=False)
     _ahead: PagesAhead = field(default_factory=PagesAhead, repr=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
+    # How long recent POSTs took to leave after their slot was reserved (the click): the least of them is reserved
+    # ahead, so the click's own time is not added to every gap.
+    _leads: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10), repr=False)
+    _reserved_at: float = 0.0
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -353,15 +359,20 @@ class RegistryClient:
         )
         return solved
 
-    @staticmethod
-    def _sent_marker(take_slot: SlotTaker | None) -> Callable[[], Awaitable[object]] | None:
+    def _sent_marker(self, take_slot: SlotTaker | None) -> Callable[[float], Awaitable[object]] | None:
         if take_slot is None:
             return None
-        return lambda: take_slot(0.0, sent=True)
 
-    @staticmethod
-    async def _take_slot(take_slot: SlotTaker | None, budget: Budget) -> None:
+        def mark(at: float) -> Awaitable[object]:
+            if self._reserved_at:
+                self._leads.append(max(0.0, at - self._reserved_at))
+            return take_slot(0.0, sent_at=at)
+
+        return mark
+
+    async def _take_slot(self, take_slot: SlotTaker | None, budget: Budget) -> None:
         if take_slot is None:
             return
-        if not await take_slot(budget.step(budget.total_s)):
+        if not await take_slot(budget.step(budget.total_s), lead_s=min(self._leads, default=0.0)):
             raise Failure("timeout", "No hubo turno libre para consultar el registro dentro del presupuesto.")
+        self._reserved_at = time.time()

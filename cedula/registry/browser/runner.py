@@ -41,10 +41,14 @@ class BrowserRunner:
         self._closed = False
 
     def lookup(
-        self, cedula: str, *, take_slot: Callable[[float, bool], bool] | None = None, due_after: int | None = None
+        self,
+        cedula: str,
+        *,
+        take_slot: Callable[[float, float | None, float], bool] | None = None,
+        due_after: int | None = None,
     ) -> LookupReport:
-        """`take_slot(max_wait_s, sent)` (sync, run in this thread) reserves the throttle slot right before the POST
-        and, with sent=True, marks when it left;
+        """`take_slot(max_wait_s, sent_at, lead_s)` (sync, run in this thread) reserves the throttle slot right before
+        the POST and, given `sent_at` (wall-clock seconds), marks when it left;
         `due_after` is how many more lookups are due (the plan for pages and captchas kept ahead)."""
         with self._lock:
             if self._closed:
@@ -87,12 +91,14 @@ class BrowserRunner:
                 future.cancel()
                 return error_result("timeout", "El navegador no terminó dentro de su presupuesto.")
 
-    def _bridge(self, take_slot: Callable[[float, bool], bool], calls: queue.SimpleQueue[_Call | None]) -> SlotTaker:
+    def _bridge(
+        self, take_slot: Callable[[float, float | None, float], bool], calls: queue.SimpleQueue[_Call | None]
+    ) -> SlotTaker:
         loop = self._loop
 
-        async def slot(max_wait_s: float, sent: bool = False) -> bool:
+        async def slot(max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> bool:
             done: asyncio.Future[Any] = loop.create_future()
-            calls.put((lambda: take_slot(max_wait_s, sent), done))
+            calls.put((lambda: take_slot(max_wait_s, sent_at, lead_s), done))
             return bool(await done)
 
         return slot
