@@ -116,7 +116,7 @@ def seconds_until_claimable() -> float | None:
 
 # The gap counts from when the browser reported the POST on its way (a few milliseconds after it truly left); this much
 # more than the gap keeps that jitter from bringing two requests closer than the gap.
-SLOT_MARGIN_S = 0.01
+SLOT_MARGIN_S = 0.02
 MAX_LEAD_S = 0.5
 
 

@@ -76,6 +76,7 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    arrived_at: float = 0.0
     protocol_version = "HTTP/1.1"
     server: _Server
     server_version = "Apache"
@@ -127,7 +128,7 @@ class _Handler(BaseHTTPRequestHandler):
             "user_agent": self.headers.get("User-Agent", ""),
             "sec_ch_ua": self.headers.get("sec-ch-ua", ""),
             "had_session": self._session_id() is not None,
-            "at": time.monotonic(),
+            "at": self.arrived_at,
             **data,
         }
         self.state.requests.append(entry)
@@ -163,6 +164,12 @@ class _Handler(BaseHTTPRequestHandler):
         return dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace")))
 
     # --- routes -----------------------------------------------------------------------------------------------------
+
+    def parse_request(self) -> bool:
+        # A request's time is when its request line arrived (what a registry's edge sees), not when we got round to
+        # answering it: the spacing the stand-in checks and records does not depend on its own load.
+        self.arrived_at = time.monotonic()
+        return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
         path = urllib.parse.urlsplit(self.path).path
@@ -218,7 +225,7 @@ class _Handler(BaseHTTPRequestHandler):
         fields = self._form()
         nuip = fields.get("nuip", "").strip()
         state = self.state
-        now = time.monotonic()
+        now = self.arrived_at
         with state.lock:
             too_fast = state.last_post_at is not None and now - state.last_post_at < state.min_gap_s
             state.last_post_at = now
