@@ -359,6 +359,13 @@ class RegistryClient:
         )
         return solved
 
+    def _lead(self) -> float:
+        """How far ahead to reserve: 0.8 of the quickest of the last 10 clicks, once 5 were seen (the first clicks of
+        a fresh browser are slow: reserving by them would bring the next request closer than the gap)."""
+        if len(self._leads) < 5:
+            return 0.0
+        return 0.8 * min(self._leads)
+
     def _sent_marker(self, take_slot: SlotTaker | None) -> Callable[[float], Awaitable[object]] | None:
         if take_slot is None:
             return None
@@ -373,6 +380,6 @@ class RegistryClient:
     async def _take_slot(self, take_slot: SlotTaker | None, budget: Budget) -> None:
         if take_slot is None:
             return
-        if not await take_slot(budget.step(budget.total_s), lead_s=min(self._leads, default=0.0)):
+        if not await take_slot(budget.step(budget.total_s), lead_s=self._lead()):
             raise Failure("timeout", "No hubo turno libre para consultar el registro dentro del presupuesto.")
         self._reserved_at = time.time()
