@@ -383,6 +383,8 @@ class Throttle(models.Model):
 
     key = models.CharField(max_length=50, primary_key=True)
     next_slot_at = models.DateTimeField(null=True, blank=True)
+    # When the last request left for the registry: the slot a POST takes as it leaves (services.claims).
+    last_request_at = models.DateTimeField("última petición al registro", null=True, blank=True)
 
     class Meta:
         verbose_name = "límite de peticiones"

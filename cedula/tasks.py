@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict
 
 import structlog
+from django.conf import settings
 
 from cedula import alerts, services
+from cedula.registry.parser import LookupReport, LookupResult
 from cedula.services.captcha_balance import captcha_balance_read
 
 logger = structlog.get_logger(__name__)
 
 
-def lookup_next(ticket_id: int) -> int:
-    """Run the most urgent due lookup for this ticket (see services.lookup_run_ticket)."""
+def _run_lookup() -> Callable[[str], LookupReport]:
+    """The registry client as the services call it: the request slot is taken through the throttle as the POST
+    leaves, and the client plans pages and captchas ahead for the lookups due within a token's safe age."""
     from cedula.registry.browser import get_runner  # heavy: Playwright loads only in the worker that runs lookups
 
+    runner = get_runner()
+
+    def run(cedula: str) -> LookupReport:
+        due = services.lookups_due_soon(within_s=settings.CAPTCHA_SAFE_AGE_S)
+        return runner.lookup(cedula, take_slot=_take_slot, due_after=due)
+
+    return run
+
+
+def _run_probe() -> Callable[[], LookupResult | None]:
+    """The open gate's page probe: the registry page loaded, no solve, no POST (cedula.services.probe)."""
+    from cedula.registry.browser import get_runner  # heavy: Playwright loads only in the worker that runs lookups
+
+    return get_runner().probe_page
+
+
+def _take_slot(max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> bool:
+    if sent_at is not None:
+        services.throttle_mark_request_sent(at=dt.datetime.fromtimestamp(sent_at, tz=dt.UTC))
+        return True
+    return services.throttle_take_request_slot(max_wait_s=max_wait_s, lead_s=lead_s)
+
+
+def lookup_next(ticket_id: int) -> int:
+    """Run the most urgent due lookup for this ticket (see services.lookup_run_ticket)."""
     # cedula.signals binds task_id when Django-Q2 starts the task.
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
     with structlog.contextvars.bound_contextvars(ticket_id=ticket_id):
-        runner = get_runner()
         return services.lookup_run_ticket(
-            ticket_id=ticket_id, run_lookup=runner.lookup, task_id=task_id, run_probe=runner.probe_page
+            ticket_id=ticket_id, run_lookup=_run_lookup(), task_id=task_id, run_probe=_run_probe()
         )
 
 
@@ -63,10 +92,8 @@ def read_captcha_balance() -> str:
 
 def run_canary() -> str | None:
     """Scheduled (hourly by default) when REGISTRY_CANARY_CEDULA is set: look it up and compare the answer."""
-    from cedula.registry.browser import get_runner  # heavy: Playwright, loaded by the worker only
-
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
-    return services.canary_run(run_lookup=get_runner().lookup, task_id=task_id)
+    return services.canary_run(run_lookup=_run_lookup(), task_id=task_id)
 
 
 def import_previews_expire() -> int:

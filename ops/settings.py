@@ -319,11 +319,28 @@ PLAYWRIGHT_CHROMIUM_EXECUTABLE = env.str("PLAYWRIGHT_CHROMIUM_EXECUTABLE", defau
 BROWSER_RESTART_AFTER = env.int("BROWSER_RESTART_AFTER", default=200)
 BROWSER_HEADLESS = env.bool("BROWSER_HEADLESS", default=True)
 CAPTCHA_SOLVER = env.str("CAPTCHA_SOLVER", default="none")
-if CAPTCHA_SOLVER not in {"none", "2captcha"}:
-    raise environ.ImproperlyConfigured("CAPTCHA_SOLVER must be 'none' or '2captcha'.")
-CAPTCHA_API_URL = env.str("CAPTCHA_API_URL", default="https://2captcha.com")
+if CAPTCHA_SOLVER not in {"none", "2captcha", "anticaptcha", "capmonster", "capsolver"}:
+    raise environ.ImproperlyConfigured(
+        "CAPTCHA_SOLVER must be one of none, 2captcha, anticaptcha, capmonster, capsolver."
+    )
+# Empty: the service's own address (cedula.registry.captcha.DEFAULT_API_URLS).
+CAPTCHA_API_URL = env.str("CAPTCHA_API_URL", default="")
 CAPTCHA_API_KEY = env.str("CAPTCHA_API_KEY", default="")
 CAPTCHA_TIMEOUT_S = env.float("CAPTCHA_TIMEOUT_S", default=45.0)
+# Solving ahead (docs/registry.md, "Solving ahead"): off = one solve on each lookup's path.
+CAPTCHA_AHEAD = env.bool("CAPTCHA_AHEAD", default=True)
+CAPTCHA_AHEAD_MAX = env.int("CAPTCHA_AHEAD_MAX", default=8)
+# A token older than this is never sent; Google's limit is 120 s, the margin covers the POST and the clocks.
+CAPTCHA_SAFE_AGE_S = env.float("CAPTCHA_SAFE_AGE_S", default=100.0)
+if not 0 < CAPTCHA_SAFE_AGE_S < 120:
+    raise environ.ImproperlyConfigured("CAPTCHA_SAFE_AGE_S must be between 0 and 120 (a token lives 2 minutes).")
+# The solver's manners, as the services document them (2captcha: first poll after 15-20 s, then >= 5 s apart).
+CAPTCHA_FIRST_POLL_S = env.float("CAPTCHA_FIRST_POLL_S", default=15.0)
+CAPTCHA_POLL_S = env.float("CAPTCHA_POLL_S", default=5.0)
+CAPTCHA_NO_SLOT_WAIT_S = env.float("CAPTCHA_NO_SLOT_WAIT_S", default=5.0)
+CAPTCHA_ZERO_BALANCE_WAIT_S = env.float("CAPTCHA_ZERO_BALANCE_WAIT_S", default=60.0)
+# Pages opened ahead of their lookup, at most (never more than the lookups that are due).
+REGISTRY_PAGES_AHEAD = env.int("REGISTRY_PAGES_AHEAD", default=2)
 
 # --- Public side ----------------------------------------------------------------------------------------------------
 REFRESH_MAX_PER_HOUR = env.int("REFRESH_MAX_PER_HOUR", default=1)

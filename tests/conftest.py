@@ -10,6 +10,11 @@ def _isolated_settings(settings, tmp_path):
     # Tests never wait the production 5 s gap unless they ask for it.
     settings.REGISTRY_MIN_GAP_S = 0
     settings.LOOKUP_RETRY_DELAYS_S = [0.5, 1, 2]
+    # The captcha services' manners (15 s before the first poll, 5 s between polls), scaled to the stand-in's solves.
+    settings.CAPTCHA_FIRST_POLL_S = 0.2
+    settings.CAPTCHA_POLL_S = 0.1
+    settings.CAPTCHA_NO_SLOT_WAIT_S = 0.2
+    settings.CAPTCHA_ZERO_BALANCE_WAIT_S = 1.0
     # The production hasher costs ~0.5 s per login or registration.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate-limit counters live in the cache: every test starts with none.

@@ -42,7 +42,15 @@ from cedula.services.batches import (
     rows_touched,
 )
 from cedula.services.canary import canary_run
-from cedula.services.claims import Claim, lookup_claim_next, seconds_until_claimable, worker_identity
+from cedula.services.claims import (
+    Claim,
+    lookup_claim_next,
+    lookups_due_soon,
+    seconds_until_claimable,
+    throttle_mark_request_sent,
+    throttle_take_request_slot,
+    worker_identity,
+)
 from cedula.services.dispatch import (
     RECORD_RETRY_DELAYS_S,
     TICKET_MAX_WAIT_S,
@@ -140,6 +148,7 @@ __all__ = [
     "cedulas_reset",
     "cedulas_retry_failed",
     "lookup_claim_next",
+    "lookups_due_soon",
     "lookup_record_outcome",
     "lookup_run_ticket",
     "lookups_dispatch",
@@ -147,6 +156,8 @@ __all__ = [
     "redact_snapshot",
     "retry_delay_s",
     "seconds_until_claimable",
+    "throttle_mark_request_sent",
+    "throttle_take_request_slot",
     "throttle_wait_s",
     "user_cedula_is_linked",
     "worker_identity",

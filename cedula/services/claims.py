@@ -1,12 +1,19 @@
-"""Claims: a ticket takes a throttle slot and the most urgent due row in one transaction, and holds the row until its
-outcome is recorded (cedula.services.outcomes) or the reaper hands it out again (cedula.services.dispatch)."""
+"""Claims: a ticket takes a claim slot and the most urgent due row in one transaction, and holds the row until its
+outcome is recorded (cedula.services.outcomes) or the reaper hands it out again (cedula.services.dispatch).
+
+Two slots live on the throttle row. The claim slot (`next_slot_at`) paces claims at one per gap. The request slot
+(`last_request_at`) is what the politeness promise is about: the registry client takes it right before its POST
+leaves (`throttle_take_request_slot`, handed in by the task layer), so no two requests reach the registry closer than
+REGISTRY_MIN_GAP_S whatever the page load or the captcha solve took, across every process sharing the row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
 import socket
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -105,3 +112,59 @@ def seconds_until_claimable() -> float | None:
             return None  # paused by hand: nothing to wait for until someone resumes
         wait = max(wait, breaker_wait)
     return wait
+
+
+# The gap counts from when the browser reported the POST on its way (a few milliseconds after it truly left); this much
+# more than the gap keeps that jitter from bringing two requests closer than the gap.
+SLOT_MARGIN_S = 0.02
+MAX_LEAD_S = 0.5
+
+
+def throttle_take_request_slot(
+    *, max_wait_s: float, lead_s: float = 0.0, sleep: Callable[[float], None] = time.sleep
+) -> bool:
+    """Reserve the moment a request leaves for the registry: wait (in short steps, outside any transaction) until
+    REGISTRY_MIN_GAP_S has passed since the last request of any process sharing the throttle row, then record now.
+    The registry client calls it right before its POST, through the callback the task layer hands in, and then
+    `throttle_mark_request_sent` once the browser reports the POST on its way. `lead_s` is how long the client
+    knows its request takes to leave after the reservation (the click; at most MAX_LEAD_S): the moment reserved is
+    now + lead_s, so that time is not added to every gap. False when no slot came within `max_wait_s`."""
+    deadline = time.monotonic() + max_wait_s
+    lead = dt.timedelta(seconds=min(max(lead_s, 0.0), MAX_LEAD_S))
+    gap = dt.timedelta(seconds=settings.REGISTRY_MIN_GAP_S + (SLOT_MARGIN_S if settings.REGISTRY_MIN_GAP_S else 0))
+    while True:
+        with transaction.atomic():
+            throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
+            now = timezone.now()
+            leaves = now + lead
+            opens = throttle.last_request_at + gap if throttle.last_request_at else leaves
+            if opens <= leaves:
+                throttle.last_request_at = leaves
+                throttle.save(update_fields=["last_request_at"])
+                return True
+        wait = (opens - leaves).total_seconds()
+        remaining = deadline - time.monotonic()
+        if wait > remaining:
+            return False
+        sleep(min(wait, 0.5))
+
+
+def throttle_mark_request_sent(*, at: dt.datetime) -> None:
+    """The request reserved by throttle_take_request_slot left at `at` (however long the click took): the next slot
+    counts from then. Never moves the mark back (another process may have reserved after us)."""
+    with transaction.atomic():
+        throttle, _ = Throttle.objects.select_for_update().get_or_create(pk=THROTTLE_PK)
+        if throttle.last_request_at is None or throttle.last_request_at < at:
+            throttle.last_request_at = at
+            throttle.save(update_fields=["last_request_at"])
+
+
+def lookups_due_soon(*, within_s: float, cap: int = 50) -> int:
+    """How many more lookups the gate lets through within `within_s` (at most `cap`): the plan the registry client
+    opens pages and solves captchas ahead for. Nothing due (or the breaker shut): 0, and nothing is done ahead."""
+    now = timezone.now()
+    blocked, _wait = breaker_blocks_claims(breaker_get(), now)
+    if blocked:
+        return 0
+    horizon = now + dt.timedelta(seconds=within_s)
+    return claimable_rows(now).filter(next_attempt_at__lte=horizon).values("pk")[:cap].count()

@@ -145,3 +145,41 @@ def test_an_operator_opens_a_batch_page_cancels_the_rest_and_watches_the_counts_
     assert page.locator('[data-testid="batch-eta"]').get_attribute("data-eta-reason") == "done"
     assert "Sin consultar (cancelada por el operador)" in page.locator('[data-testid="batch-states"]').text_content()
     assert "Cancelar pendientes" in page.locator('[data-testid="batch-events"]').text_content()
+
+
+def test_the_batch_eta_holds_when_every_lookup_needs_a_captcha(start_worker, registry_site_factory, settings):
+    # Each solve takes three gaps: the pipeline solves ahead, so the worker keeps the pace the estimate plans with.
+    settings.REGISTRY_MIN_GAP_S = 1.0
+    site = registry_site_factory(captcha=True, solve_delay_s=3.0)
+    batch = import_batch(28, first=83_000_000)
+    start_worker(
+        registry_url=site.url,
+        CAPTCHA_SOLVER="2captcha",
+        CAPTCHA_API_URL=site.base_url,
+        CAPTCHA_API_KEY=site.solver_key,
+        CAPTCHA_FIRST_POLL_S="2.5",
+        CAPTCHA_POLL_S="0.5",
+    )
+    wait_until(lambda: attempts_of(batch) >= 8, timeout=180, message="the worker did not start on the batch")
+
+    asked_at = timezone.now()
+    eta = selectors.batch_eta(batch_id=batch.pk)
+    rows = CedulaInfo.objects.filter(import_batch=batch)
+    wait_until(
+        lambda: (
+            not rows.filter(next_attempt_at__isnull=False).exists()
+            and not rows.filter(claimed_at__isnull=False).exists()
+        ),
+        timeout=300,
+        message="the batch did not finish",
+    )
+    last = LookupAttempt.objects.filter(cedula__import_batch=batch).order_by("-started_at").first()
+    finished_at = last.started_at + dt.timedelta(milliseconds=last.duration_ms)
+
+    assert eta.reason == "estimated" and eta.finish_at is not None
+    real = (finished_at - asked_at).total_seconds()
+    estimated = (eta.finish_at - asked_at).total_seconds()
+    print(f"eta with captcha: estimated {estimated:.1f} s, real {real:.1f} s")
+    assert abs(estimated - real) <= 0.25 * real, (estimated, real, eta)
+    assert set(rows.values_list("status", flat=True)) <= {Status.ACTIVE, Status.CANCELLED, Status.NOT_FOUND}
+    assert site.counts()["solver_solved"] - site.counts()["solver_accepted"] <= 1  # nothing solved for nobody

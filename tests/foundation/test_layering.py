@@ -158,11 +158,11 @@ RULES = {
     ),
     # Playwright is the registry client's business: nothing else loads it.
     "only cedula.registry.browser imports Playwright": lambda imp: (
-        imp.module != BROWSER and within(imp.target.split(".")[0], PLAYWRIGHT)
+        not within(imp.module, BROWSER) and within(imp.target.split(".")[0], PLAYWRIGHT)
     ),
     # Web processes (admin, views, reaping) must not load the browser: only the worker's task and CLI commands do.
     "only tasks and management commands import the registry client": lambda imp: (
-        imp.module != BROWSER
+        not within(imp.module, BROWSER)
         and within(imp.target, BROWSER)
         and not within(imp.module, ("cedula.tasks", "cedula.management"))
     ),

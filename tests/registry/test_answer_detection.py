@@ -183,8 +183,6 @@ def test_a_block_page_where_the_form_belongs_is_blocked(site):
 
 
 def test_a_spare_page_older_than_its_limit_is_replaced_by_a_fresh_one(site, monkeypatch):
-    from cedula.registry import browser
-
     # One page opened ahead, so the count of page loads tells a used spare (1 new load: the next spare) from a
     # discarded one (2: this lookup's own page, then the next spare).
     own = BrowserRunner(BrowserConfig.from_settings(registry_url=site.url, answer_timeout_s=7.0, prewarm_pages=1))
@@ -195,7 +193,7 @@ def test_a_spare_page_older_than_its_limit_is_replaced_by_a_fresh_one(site, monk
             return [r for r in site.requests if r["method"] == "GET" and r["path"] == "/censo/consultar/"]
 
         before = len(loads())
-        monkeypatch.setattr(browser, "SPARE_MAX_AGE_S", 0.0)
+        monkeypatch.setattr(own.client, "config", dataclasses.replace(own.client.config, page_max_age_s=0.0))
 
         report = own.lookup(CANCELLED)
 

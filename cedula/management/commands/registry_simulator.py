@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from cedula.registry.simulator import Behaviours, start_simulator
 from cedula.registry.simulator.server import DEFAULT_SOLVER_KEY
+from cedula.registry.simulator.solver import SOLVER_ERRORS
 
 logger = structlog.get_logger(__name__)
 
@@ -31,6 +32,18 @@ class Command(BaseCommand):
             "--captcha", action="store_true", help="exige g-recaptcha-response y sirve la API de resolución"
         )
         parser.add_argument("--solver-key", default=DEFAULT_SOLVER_KEY, help="clave aceptada por in.php / res.php")
+        parser.add_argument(
+            "--solve-delay", type=float, default=0.3, help="segundos que tarda el resolvedor en entregar un token"
+        )
+        parser.add_argument(
+            "--token-life", type=float, default=120.0, help="segundos que la página acepta un token (una sola vez)"
+        )
+        parser.add_argument(
+            "--solver-error",
+            default="",
+            choices=["", *SOLVER_ERRORS],
+            help="el resolvedor responde este error en cada llamada (saldo, sin cupo, irresoluble, clave)",
+        )
         parser.add_argument(
             "--realistic", action="store_true", help="todas las conductas de una página real a la vez (ver abajo)"
         )
@@ -74,6 +87,9 @@ class Command(BaseCommand):
         min_gap: float,
         captcha: bool,
         solver_key: str,
+        solve_delay: float,
+        token_life: float,
+        solver_error: str,
         overrides: str | None,
         realistic: bool,
         placeholder: bool,
@@ -90,6 +106,9 @@ class Command(BaseCommand):
             min_gap_s=min_gap,
             captcha=captcha,
             solver_key=solver_key,
+            solve_delay_s=solve_delay,
+            token_life_s=token_life,
+            solver_error=solver_error,
             overrides_file=overrides,
             realistic=realistic,
             # A switch left off keeps --realistic's choice; given, it turns the behaviour on.

@@ -5,7 +5,8 @@ a hidden #token bound to the PHPSESSID cookie, #enviar, #success); the page's ow
 the same URL and renders the JSON answer {"success", "data": {"message": html}} into #success, with "reload": true
 when the token is stale. It answers with an HTTP 200 F5-style block page when the client looks automated
 (navigator.webdriver true, "HeadlessChrome" in the User-Agent) or asks faster than `min_gap_s`. In captcha mode it
-refuses a missing/invalid g-recaptcha-response and serves a 2captcha-compatible solver API (/in.php, /res.php).
+refuses a missing, invalid, reused or expired g-recaptcha-response and serves a solver service in both protocols
+(solver.py: 2captcha's /in.php, /res.php and the createTask JSON API), with a solve delay and selectable errors.
 The page title says it is a stand-in.
 
 Answers are deterministic per cedula: demo_cedulas.json (fictional people), else a hash of the number (about 80 %
@@ -22,7 +23,7 @@ Fault cedulas:
     1000000007  connection dropped mid-answer                       -> error/network
     1000000008  flaky: blocked on its first request per server run, then active (a retry recovers)
 
-Page behaviours (server.Behaviours; `registry_simulator` flags, start_simulator / fixture keywords), each off by
+Page behaviours (behaviours.Behaviours; `registry_simulator` flags, start_simulator / fixture keywords), each off by
 default, all on with `--realistic` / `realistic=True`: a loading placeholder in the answer area before the POST, a
 first-visit JavaScript interstitial that sets a cookie and reloads, the form hidden at load and shown after a delay,
 a delay between the POST's answer and its rendering, the answer re-rendered inside extra markup, and renamed
@@ -31,8 +32,10 @@ elements (button id, select id, answer area id). None of them changes what our c
 
 from __future__ import annotations
 
+from cedula.registry.simulator.behaviours import Behaviours
+from cedula.registry.simulator.handle import SimulatorHandle
 from cedula.registry.simulator.outcomes import FAULT_CEDULAS, Outcome, demo_cedulas, expected_outcome, outcome_for
-from cedula.registry.simulator.server import Behaviours, SimulatorHandle, start_simulator
+from cedula.registry.simulator.server import start_simulator
 
 __all__ = [
     "Behaviours",
