@@ -19,6 +19,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from cedula.querysets import CedulaInfoQuerySet
+
 # The console's one date-time format (cedula/display.py shows the same): Bogotá time, with seconds.
 _STAFF_DATETIME = "%d/%m/%Y %H:%M:%S"
 
@@ -188,6 +190,7 @@ class CedulaInfo(models.Model):
 
     created_at = models.DateTimeField("creada", auto_now_add=True)
     updated_at = models.DateTimeField("actualizada", auto_now=True)
+    objects = CedulaInfoQuerySet.as_manager()  # the queue predicates: cedula.querysets
 
     class Meta:
         verbose_name = "cédula"

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cedula import display, selectors
+from cedula.admin import presenters
 from cedula.admin.spend import spend_panel_view
 from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
@@ -90,7 +91,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
-        "alerts_panel": selectors.alert_panel(now=now),
+        "alerts_panel": presenters.alert_panel(now=now),
         "captcha_spend": spend_panel_view(now=now),
     }
 

@@ -69,8 +69,6 @@ from cedula.services.queueing import (
     cedula_register_for_user,
     cedula_request_lookup,
     cedulas_queue_now,
-    cedulas_reset,
-    cedulas_retry_failed,
     user_cedula_is_linked,
 )
 from cedula.services.retention import PurgeReport, in_batches, retention_purge
@@ -137,8 +135,6 @@ __all__ = [
     "cedula_register_for_user",
     "cedula_request_lookup",
     "cedulas_queue_now",
-    "cedulas_reset",
-    "cedulas_retry_failed",
     "lookup_claim_next",
     "lookup_record_outcome",
     "lookup_run_ticket",
