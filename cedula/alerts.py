@@ -229,4 +229,4 @@ def canary_checked(*, matched: bool | None, data: dict[str, Any], now: dt.dateti
         message = f"registry canary answered {data.get('got')}, expected {data.get('expected')}"
     else:
         message = f"registry canary answers as expected again: {data.get('got')}"
-    return announce(action, alert=AlertKey.PAGE_CHANGED, message=message, data=data, source="canary")
+    return announce(action, alert=AlertKey.PAGE_CHANGED, message=message, data=data, source=AlertKey.CANARY)

@@ -19,12 +19,6 @@ from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
-OUTCOME_COLORS: dict[str, str] = {
-    LookupAttempt.Outcome.ACTIVE: "#16a34a",
-    LookupAttempt.Outcome.CANCELLED: "#f59e0b",
-    LookupAttempt.Outcome.NOT_FOUND: "#64748b",
-    LookupAttempt.Outcome.ERROR: "#dc2626",
-}
 STATUS_ICONS: dict[str, str] = {
     "queued": "schedule",
     Status.PENDING: "hourglass_top",
@@ -184,7 +178,7 @@ def _throughput_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
             {
                 "label": LookupAttempt.Outcome(outcome).label,
                 "data": counts,
-                "backgroundColor": OUTCOME_COLORS[outcome],
+                "backgroundColor": display.CHART_COLORS[display.OUTCOME_COLORS[outcome]],
                 "stack": "lookups",
             }
             for outcome, counts in series.counts.items()
@@ -200,8 +194,8 @@ def _error_rate_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
             {
                 "label": "Tasa de error (%)",
                 "data": [None if r is None else round(r * 100, 1) for r in series.error_rates],
-                "borderColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
-                "backgroundColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
+                "borderColor": display.CHART_COLORS[display.OUTCOME_COLORS[LookupAttempt.Outcome.ERROR]],
+                "backgroundColor": display.CHART_COLORS[display.OUTCOME_COLORS[LookupAttempt.Outcome.ERROR]],
                 "spanGaps": True,
             },
             {
