@@ -12,11 +12,21 @@ from django.utils import timezone
 
 from cedula import selectors
 from cedula.gate_display import gate_banner
-from cedula.models import AlertState, Breaker
+from cedula.models import Breaker
 from cedula.selectors.alerts import AlertKey
 
+# Every alert's name on the console, in Spanish.
+ALERT_LABELS: dict[AlertKey, str] = {
+    AlertKey.ERROR_RATE: "Tasa de errores",
+    AlertKey.STALL: "Cola detenida",
+    AlertKey.PAGE_CHANGED: "Página cambiada (respuestas inesperadas)",
+    AlertKey.CANARY: "Cédula de control",
+    AlertKey.CAPTCHA_RUNWAY: "Saldo de captchas",
+    AlertKey.BREAKER: "Interruptor",
+}
 
-def _alert_summary(key: str, detail: dict[str, Any], state: Any) -> str:
+
+def _alert_summary(key: str, detail: dict[str, Any], state: selectors.AlertStatus | None) -> str:
     """One line of Spanish for the alerts panel, from what the latest check measured."""
     if key == AlertKey.ERROR_RATE:
         if state is None:
@@ -70,25 +80,23 @@ def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
     """The dashboard's alerts panel: every alert on-call may hear of, with its current state."""
 
     now = now or timezone.now()
-    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(selectors.ALERT_LABELS))}
     rows = []
-    for key, (_alert, label) in selectors.ALERT_LABELS.items():
-        state = states.get(key)
-        detail = dict(state.detail) if state else {}
+    for status in selectors.alert_statuses():
+        key, detail = status.key, status.detail
         link = ""
         if key == AlertKey.CANARY and detail.get("attempt_id"):
             link = reverse("admin:cedula_lookupattempt_change", args=[detail["attempt_id"]])
         if key == AlertKey.CANARY and not settings.REGISTRY_CANARY_CEDULA:
             summary = "Sin cédula de control configurada (REGISTRY_CANARY_CEDULA)."
         else:
-            summary = _alert_summary(key, detail, state)
+            summary = _alert_summary(key, detail, status if status.checked_at else None)
         rows.append(
             AlertPanelRow(
                 key=key,
-                label=label,
-                firing=bool(state and state.firing),
-                last_sent_at=state.last_sent_at if state else None,
-                checked_at=state.updated_at if state else None,
+                label=ALERT_LABELS[AlertKey(key)],
+                firing=status.firing,
+                last_sent_at=status.last_sent_at,
+                checked_at=status.checked_at,
                 summary=summary,
                 link=link,
             )
@@ -98,7 +106,7 @@ def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
     rows.append(
         AlertPanelRow(
             key=AlertKey.BREAKER,
-            label="Interruptor",
+            label=ALERT_LABELS[AlertKey.BREAKER],
             firing=not closed,
             last_sent_at=None,
             checked_at=None,

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from cedula.selectors.alerts import (
-    ALERT_LABELS,
+    ALERT_TAGS,
     AlertKey,
     AlertStatus,
     alert_statuses,
@@ -79,7 +79,7 @@ from cedula.selectors.worker import (
 )
 
 __all__ = [
-    "ALERT_LABELS",
+    "ALERT_TAGS",
     "ANSWER_MISMATCH_NOTE",
     "AlertKey",
     "AlertStatus",

@@ -18,11 +18,12 @@ class AlertStatus:
 
     key: str  # the AlertState key: error_rate | stall | page_changed | canary
     alert: str  # the Sentry `alert` tag
-    label: str  # Spanish, for the console
     firing: bool
     last_sent_at: dt.datetime | None
-    checked_at: dt.datetime | None
+    checked_at: dt.datetime | None  # None: never checked (no AlertState row yet)
     detail: dict[str, Any]
+    last_rate: float = 0.0  # the error-rate check's latest figures (its own columns)
+    last_attempts: int = 0
 
 
 class AlertKey(StrEnum):
@@ -36,32 +37,33 @@ class AlertKey(StrEnum):
     BREAKER = "breaker"  # the gate: its state is the Breaker row, not an AlertState
 
 
-# AlertState key -> (the Sentry `alert` tag, the console's label), in the panel's order.
-ALERT_LABELS = {
-    AlertKey.ERROR_RATE: (AlertKey.ERROR_RATE, "Tasa de errores"),
-    AlertKey.STALL: (AlertKey.STALL, "Cola detenida"),
-    AlertKey.PAGE_CHANGED: (AlertKey.PAGE_CHANGED, "Página cambiada (respuestas inesperadas)"),
-    AlertKey.CANARY: (AlertKey.PAGE_CHANGED, "Cédula de control"),
-    AlertKey.CAPTCHA_RUNWAY: (AlertKey.CAPTCHA_RUNWAY, "Saldo de captchas"),
+# AlertState key -> the Sentry `alert` tag, in the panel's order (the console's labels: cedula.admin.presenters).
+ALERT_TAGS = {
+    AlertKey.ERROR_RATE: AlertKey.ERROR_RATE,
+    AlertKey.STALL: AlertKey.STALL,
+    AlertKey.PAGE_CHANGED: AlertKey.PAGE_CHANGED,
+    AlertKey.CANARY: AlertKey.PAGE_CHANGED,
+    AlertKey.CAPTCHA_RUNWAY: AlertKey.CAPTCHA_RUNWAY,
 }
 
 
 def alert_statuses() -> list[AlertStatus]:
     """Every alert's current state (the breaker, which is its own alert, is read from breaker_state)."""
 
-    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_LABELS))}
+    states = {s.pk: s for s in AlertState.objects.filter(pk__in=list(ALERT_TAGS))}
     out = []
-    for key, (alert, label) in ALERT_LABELS.items():
+    for key, alert in ALERT_TAGS.items():
         state = states.get(key)
         out.append(
             AlertStatus(
                 key=key,
                 alert=alert,
-                label=label,
                 firing=bool(state and state.firing),
                 last_sent_at=state.last_sent_at if state else None,
                 checked_at=state.updated_at if state else None,
                 detail=dict(state.detail) if state else {},
+                last_rate=state.last_rate if state else 0.0,
+                last_attempts=state.last_attempts if state else 0,
             )
         )
     return out
