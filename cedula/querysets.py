@@ -17,16 +17,22 @@ from django.db.models import Q
 if TYPE_CHECKING:  # types only: models imports this module
     from cedula.models import CedulaInfo  # noqa: F401 (named in the QuerySet's type argument)
 
+# In the queue: a next attempt is set (a worker may be holding the row too).
+IN_QUEUE = Q(next_attempt_at__isnull=False)
 WAITING = Q(next_attempt_at__isnull=False, claimed_at__isnull=True)
 IN_FLIGHT = Q(claimed_at__isnull=False)
 UNCLAIMED = Q(claimed_at__isnull=True)
 IDLE = Q(next_attempt_at__isnull=True, claimed_at__isnull=True)
 # Queued in the wide sense: waiting, in a retry backoff, or held by a worker (CedulaInfo.is_queued).
-QUEUED = Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
+QUEUED = IN_QUEUE | IN_FLIGHT
 HELD = Q(held=True, claimed_at__isnull=True)
 
 
 class CedulaInfoQuerySet(models.QuerySet["CedulaInfo"]):
+    def in_queue(self) -> Self:
+        """A next attempt is set, held by a worker or not."""
+        return self.filter(IN_QUEUE)
+
     def waiting(self) -> Self:
         """Queued, not claimed (due now or later)."""
         return self.filter(WAITING)

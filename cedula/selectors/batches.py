@@ -20,7 +20,7 @@ from cedula.models import (
     Priority,
     Status,
 )
-from cedula.querysets import IN_FLIGHT, QUEUED
+from cedula.querysets import IN_FLIGHT, IN_QUEUE, QUEUED
 from cedula.selectors.budget import BudgetState, budget_state
 from cedula.selectors.health import breaker_state
 
@@ -173,7 +173,7 @@ def batch_page(*, batch_id: int) -> BatchPage:
         CedulaInfo.objects.order_by()
         .filter(import_batch_id=batch_id)
         .annotate(
-            queued=Case(When(next_attempt_at__isnull=False, then=1), default=0, output_field=IntegerField()),
+            queued=Case(When(IN_QUEUE, then=1), default=0, output_field=IntegerField()),
             claimed=Case(When(IN_FLIGHT, then=1), default=0, output_field=IntegerField()),
         )
         .values_list("status", "error_kind", "held", "queued", "claimed")

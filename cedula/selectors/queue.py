@@ -41,7 +41,7 @@ def queued_status_counts(*, queued_total: int) -> dict[str, int]:
     short ranges of cedula_waiting_status_idx (a partial index of the waiting rows) and of the tiny claimed index;
     pending rows, most of a large backlog, are the rest - never read one by one."""
     others = [s for s in Status.values if s != Status.PENDING]
-    waiting = CedulaInfo.objects.order_by().filter(next_attempt_at__isnull=False, status__in=others)
+    waiting = CedulaInfo.objects.order_by().in_queue().filter(status__in=others)
     # Held rows are a handful (LOOKUP_DISPATCH_DEPTH): read them off cedula_claimed_idx and count here. A GROUP BY
     # status would make SQLite scan the whole status index instead.
     # The range names cedula_claimed_idx's own column: without it SQLite scans the 1M-entry batch index (50 ms).

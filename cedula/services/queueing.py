@@ -114,9 +114,9 @@ def cedulas_queue_now(*, ids: Iterable[int], priority: int = Priority.STAFF) -> 
     with transaction.atomic():
         base = CedulaInfo.objects.filter(pk__in=ids)
         idle = base.idle().update(next_attempt_at=now, attempts=0, priority=priority, held=False, updated_at=now)
-        base.filter(status=Status.WITHDRAWN, next_attempt_at__isnull=False).update(status=Status.PENDING)
-        moved = base.filter(next_attempt_at__isnull=False, priority__lt=priority).update(
-            priority=priority, next_attempt_at=now, updated_at=now
+        base.in_queue().filter(status=Status.WITHDRAWN).update(status=Status.PENDING)
+        moved = (
+            base.in_queue().filter(priority__lt=priority).update(priority=priority, next_attempt_at=now, updated_at=now)
         )
         transaction.on_commit(lookups_dispatch)
     logger.info("lookups_queued", count=idle + moved, priority=int(priority))

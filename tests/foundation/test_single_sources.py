@@ -186,3 +186,21 @@ def test_alert_keys_are_named_by_the_enum_only():
         if isinstance(n, ast.ClassDef) and n.name == "AlertKey"
     ]
     assert defined == ["cedula/selectors/alerts.py"] and set(ALERT_TAGS) < set(ALERT_LABELS) == set(AlertKey)
+
+
+def test_the_queue_predicates_are_written_in_the_queryset_only():
+    # "Queued, not claimed" was once written out 7 times and the claimed count 5 times; the partial indexes of
+    # cedula/models.py name the same conditions (a migration compares them) and are the one other place.
+    by_hand = sorted(
+        f"{path}:{node.lineno}"
+        for path, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and any(k.arg in ("claimed_at__isnull", "next_attempt_at__isnull") for k in node.keywords)
+        and str(path) not in ("cedula/querysets.py", "cedula/models.py")
+    )
+    assert by_hand == []
+    waiting = CedulaInfo.objects.waiting().query.where
+    assert str(waiting) == str(
+        CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True).query.where
+    )
