@@ -20,10 +20,9 @@ from django.utils import timezone
 
 from cedula import selectors
 from cedula.models import AlertState, Breaker
+from cedula.selectors.alerts import AlertKey
 
 logger = structlog.get_logger(__name__)
-
-ERROR_RATE_KEY = selectors.ERROR_RATE_ALERT_KEY
 
 
 def _send(
@@ -48,7 +47,7 @@ def breaker_changed(*, opened: bool, cooldown_s: float, cause: str = "") -> None
     _send(
         message=message,
         level="error" if opened else "info",
-        alert="breaker",
+        alert=AlertKey.BREAKER,
         state=state,
         data={"cooldown_s": cooldown_s, "cause": cause},
         source=cause or None,
@@ -70,28 +69,6 @@ def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
     now = now or timezone.now()
     stats = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
     enough = stats.attempts >= settings.ERROR_RATE_MIN_ATTEMPTS
-    over = enough and stats.rate > settings.ERROR_RATE_THRESHOLD
-    cooldown = dt.timedelta(minutes=settings.ERROR_RATE_ALERT_COOLDOWN_MIN)
-    action = None
-    with transaction.atomic():
-        state, _ = AlertState.objects.select_for_update().get_or_create(pk=ERROR_RATE_KEY)
-        if over:
-            # last_sent_at is the last *firing* event: a spike that flaps around the threshold pages once per
-            # cooldown, and each recovery follows one firing event.
-            if state.last_sent_at is None or now - state.last_sent_at >= cooldown:
-                action = "fired"
-                state.firing = True
-                state.last_sent_at = now
-            elif not state.firing:
-                logger.info("error_rate_alert_suppressed", rate=round(stats.rate, 3), attempts=stats.attempts)
-        elif enough and state.firing:
-            action = "recovered"
-            state.firing = False
-        state.last_rate = stats.rate
-        state.last_attempts = stats.attempts
-        state.save()
-    if action is None:
-        return None
     data = {
         "rate": round(stats.rate, 4),
         "attempts": stats.attempts,
@@ -100,25 +77,36 @@ def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
         "window_min": stats.window_min,
         "threshold": settings.ERROR_RATE_THRESHOLD,
     }
-    # warning/info, not error: at error level the log line itself would become a second Sentry event.
-    log = logger.warning if action == "fired" else logger.info
-    log("error_rate_alert", alert_state=action, **data)
-    _send(
-        message=error_rate_message(stats, recovered=action == "recovered"),
-        level="error" if action == "fired" else "info",
-        alert="error_rate",
-        state="firing" if action == "fired" else "recovered",
-        data=data,
+    action = transition(
+        key=AlertKey.ERROR_RATE,
+        bad=enough and stats.rate > settings.ERROR_RATE_THRESHOLD,
+        known=enough,
+        now=now,
+        cooldown_min=settings.ERROR_RATE_ALERT_COOLDOWN_MIN,
+        detail=data,
+        # The panel's line and /metrics read the latest figures from these two columns.
+        figures={"last_rate": stats.rate, "last_attempts": stats.attempts},
+        suppressed={"rate": round(stats.rate, 3), "attempts": stats.attempts},
     )
-    return action
+    message = error_rate_message(stats, recovered=action == "recovered")
+    return announce(action, alert=AlertKey.ERROR_RATE, message=message, data=data)
 
 
-def _transition(
-    *, key: str, bad: bool, known: bool, now: dt.datetime, cooldown_min: int, detail: dict[str, Any]
+def transition(
+    *,
+    key: str,
+    bad: bool,
+    known: bool,
+    now: dt.datetime,
+    cooldown_min: int,
+    detail: dict[str, Any],
+    figures: dict[str, Any] | None = None,
+    suppressed: dict[str, Any] | None = None,
 ) -> str | None:
     """Move an alert's state: "fired" when `bad` and the cooldown since the last firing event is over (a condition
     that flaps pages once per cooldown), "recovered" when it is `known` to be good again after firing, else None.
-    The latest figures are kept for the console's alerts panel either way."""
+    The latest figures are kept for the console's alerts panel either way (`figures`: AlertState columns to set as
+    well). `suppressed`, when given, is logged as `<key>_alert_suppressed` for a bad reading the cooldown silences."""
     cooldown = dt.timedelta(minutes=cooldown_min)
     action = None
     with transaction.atomic():
@@ -128,15 +116,19 @@ def _transition(
                 action = "fired"
                 state.firing = True
                 state.last_sent_at = now
+            elif not state.firing and suppressed is not None:
+                logger.info(f"{key}_alert_suppressed", **suppressed)
         elif known and state.firing:
             action = "recovered"
             state.firing = False
+        for name, value in (figures or {}).items():
+            setattr(state, name, value)
         state.detail = {**detail, "bad": bad, "known": known}
         state.save()
     return action
 
 
-def _announce(
+def announce(
     action: str | None, *, alert: str, message: str, data: dict[str, Any], source: str | None = None
 ) -> str | None:
     if action is None:
@@ -153,9 +145,6 @@ def _announce(
         source=source,
     )
     return action
-
-
-STALL_KEY = "stall"
 
 
 def stall_check(*, now: dt.datetime | None = None) -> str | None:
@@ -179,8 +168,8 @@ def stall_check(*, now: dt.datetime | None = None) -> str | None:
         "breaker": breaker["state"],
         "paused": breaker["paused"],
     }
-    action = _transition(
-        key=STALL_KEY,
+    action = transition(
+        key=AlertKey.STALL,
         bad=stalled,
         known=not held,
         now=now,
@@ -192,10 +181,7 @@ def stall_check(*, now: dt.datetime | None = None) -> str | None:
         message = f"lookups stalled: {data['due']} rows due, no lookup started for {started}"
     else:
         message = "lookups resumed: a lookup started again" if data["due"] else "lookups resumed: nothing is due"
-    return _announce(action, alert="stall", message=message, data=data)
-
-
-PAGE_CHANGED_KEY = "page_changed"
+    return announce(action, alert=AlertKey.STALL, message=message, data=data)
 
 
 def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
@@ -214,8 +200,8 @@ def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
         "window_min": stats.window_min,
         "threshold": settings.PAGE_CHANGED_THRESHOLD,
     }
-    action = _transition(
-        key=PAGE_CHANGED_KEY,
+    action = transition(
+        key=AlertKey.PAGE_CHANGED,
         bad=enough and share > settings.PAGE_CHANGED_THRESHOLD,
         known=enough,
         now=now,
@@ -224,18 +210,15 @@ def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
     )
     figures = f"{share:.0%} unexpected pages over {stats.window_min} min, {stats.attempts} attempts"
     message = f"registry page changed? {figures}" if action == "fired" else f"registry page answers again: {figures}"
-    return _announce(action, alert="page_changed", message=message, data=data, source="unexpected_page")
-
-
-CANARY_KEY = "canary"
+    return announce(action, alert=AlertKey.PAGE_CHANGED, message=message, data=data, source="unexpected_page")
 
 
 def canary_checked(*, matched: bool | None, data: dict[str, Any], now: dt.datetime | None = None) -> str | None:
     """The canary's answer: False (a mismatch) fires, True recovers, None (blocked, timeout...: not about the page
     shape) changes nothing. `data` carries the expectation, the answer and `snapshot_url`."""
     now = now or timezone.now()
-    action = _transition(
-        key=CANARY_KEY,
+    action = transition(
+        key=AlertKey.CANARY,
         bad=matched is False,
         known=matched is not None,
         now=now,
@@ -246,4 +229,4 @@ def canary_checked(*, matched: bool | None, data: dict[str, Any], now: dt.dateti
         message = f"registry canary answered {data.get('got')}, expected {data.get('expected')}"
     else:
         message = f"registry canary answers as expected again: {data.get('got')}"
-    return _announce(action, alert="page_changed", message=message, data=data, source="canary")
+    return announce(action, alert=AlertKey.PAGE_CHANGED, message=message, data=data, source=AlertKey.CANARY)

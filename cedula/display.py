@@ -12,12 +12,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Protocol
 
-from django.utils import timezone
+from cedula.models import LookupAttempt, Status
 
-from cedula.models import Status
-
-# Staff see every time in Bogotá time (TIME_ZONE), always with seconds: lookups are seconds apart.
-STAFF_DATETIME = "%d/%m/%Y %H:%M:%S"
+# Re-exported: the console's one clock (cedula/staff_time.py, which models can import).
+from cedula.staff_time import STAFF_DATETIME as STAFF_DATETIME
+from cedula.staff_time import format_staff_time as format_staff_time
 
 
 @dataclass(frozen=True)
@@ -29,19 +28,34 @@ class StateDisplay:
 
 STATES: dict[str, StateDisplay] = {
     "in_flight": StateDisplay("in_flight", "En consulta", "info"),
+    # Out of the queue while its batch is paused (the batch page counts these rows apart).
+    "held": StateDisplay("held", "En pausa", "warning"),
     "retry": StateDisplay("retry", "Reintento en espera", "info"),
     "queued": StateDisplay("queued", "En cola", "info"),
     Status.PENDING: StateDisplay(Status.PENDING, "Sin consultar", "default"),
-    Status.ACTIVE: StateDisplay(Status.ACTIVE, "Vigente", "success"),
-    Status.CANCELLED: StateDisplay(Status.CANCELLED, "Cancelada", "warning"),
-    Status.NOT_FOUND: StateDisplay(Status.NOT_FOUND, "No encontrada", "default"),
-    Status.ERROR: StateDisplay(Status.ERROR, "Error", "danger"),
+    Status.ACTIVE: StateDisplay(Status.ACTIVE, Status.ACTIVE.label, "success"),
+    Status.CANCELLED: StateDisplay(Status.CANCELLED, Status.CANCELLED.label, "warning"),
+    Status.NOT_FOUND: StateDisplay(Status.NOT_FOUND, Status.NOT_FOUND.label, "default"),
+    Status.ERROR: StateDisplay(Status.ERROR, Status.ERROR.label, "danger"),
     # Taken out of the queue by an operator before its first answer: not work in progress, and queueable again.
-    Status.WITHDRAWN: StateDisplay(Status.WITHDRAWN, "Sin consultar (cancelada por el operador)", "default"),
+    Status.WITHDRAWN: StateDisplay(Status.WITHDRAWN, Status.WITHDRAWN.label, "default"),
 }
 # The states a row can rest in (not queued): one dashboard card each, beside "En cola".
 IDLE_STATES = [Status.ACTIVE, Status.CANCELLED, Status.NOT_FOUND, Status.ERROR, Status.PENDING, Status.WITHDRAWN]
 QUEUED_STATES = ["queued", "retry", "in_flight"]
+# The batch page's rows, in its order: work in progress first, then the answers.
+BATCH_PAGE_STATES = ["in_flight", "queued", "held", Status.ACTIVE, Status.CANCELLED, Status.NOT_FOUND, Status.ERROR,
+                     Status.WITHDRAWN, Status.PENDING]  # fmt: skip
+
+# A registry answer's colour (Unfold label type), the same as the row state it leads to.
+OUTCOME_COLORS: dict[str, str] = {
+    LookupAttempt.Outcome.ACTIVE: STATES[Status.ACTIVE].color,
+    LookupAttempt.Outcome.CANCELLED: STATES[Status.CANCELLED].color,
+    LookupAttempt.Outcome.NOT_FOUND: STATES[Status.NOT_FOUND].color,
+    LookupAttempt.Outcome.ERROR: STATES[Status.ERROR].color,
+}
+# The hex each label type draws with in the dashboard's charts (Unfold's palette).
+CHART_COLORS: dict[str, str] = {"success": "#16a34a", "warning": "#f59e0b", "default": "#64748b", "danger": "#dc2626"}
 
 
 class _Row(Protocol):
@@ -76,9 +90,3 @@ def format_cedula(cedula: str) -> str:
     if not cedula or not cedula.isdigit():
         return cedula
     return f"{int(cedula):,}".replace(",", ".")
-
-
-def format_staff_time(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return timezone.localtime(moment).strftime(STAFF_DATETIME)

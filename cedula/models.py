@@ -19,8 +19,10 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from cedula.querysets import CedulaInfoQuerySet
+
 # The console's one date-time format (cedula/display.py shows the same): Bogotá time, with seconds.
-_STAFF_DATETIME = "%d/%m/%Y %H:%M:%S"
+from cedula.staff_time import STAFF_DATETIME as _STAFF_DATETIME  # noqa: E402
 
 
 class Status(models.TextChoices):
@@ -188,6 +190,7 @@ class CedulaInfo(models.Model):
 
     created_at = models.DateTimeField("creada", auto_now_add=True)
     updated_at = models.DateTimeField("actualizada", auto_now=True)
+    objects = CedulaInfoQuerySet.as_manager()  # the queue predicates: cedula.querysets
 
     class Meta:
         verbose_name = "cédula"
@@ -349,7 +352,7 @@ class CedulaChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} @ {self.changed_at:%Y-%m-%d %H:%M}"
+        return f"{self.kind} @ {timezone.localtime(self.changed_at):{_STAFF_DATETIME}}"
 
 
 class RevalidationRun(models.Model):
@@ -370,7 +373,7 @@ class RevalidationRun(models.Model):
         verbose_name_plural = "revalidaciones"
 
     def __str__(self) -> str:
-        return f"{self.trigger} {self.queued} @ {self.ran_at:%Y-%m-%d %H:%M}"
+        return f"{self.trigger} {self.queued} @ {timezone.localtime(self.ran_at):{_STAFF_DATETIME}}"
 
 
 # The throttle is one row per deployment, whatever its hosts: every reader and writer goes through this key, and no
@@ -536,7 +539,7 @@ class AuditRecord(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} @ {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.action} @ {timezone.localtime(self.at):{_STAFF_DATETIME}}"
 
 
 class AuditRecordCedula(models.Model):

@@ -13,17 +13,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cedula import display, selectors
+from cedula.admin import presenters
 from cedula.admin.spend import spend_panel_view
 from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
 
-OUTCOME_COLORS: dict[str, str] = {
-    LookupAttempt.Outcome.ACTIVE: "#16a34a",
-    LookupAttempt.Outcome.CANCELLED: "#f59e0b",
-    LookupAttempt.Outcome.NOT_FOUND: "#64748b",
-    LookupAttempt.Outcome.ERROR: "#dc2626",
-}
 STATUS_ICONS: dict[str, str] = {
     "queued": "schedule",
     Status.PENDING: "hourglass_top",
@@ -90,7 +85,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
-        "alerts_panel": selectors.alert_panel(now=now),
+        "alerts_panel": presenters.alert_panel(now=now),
         "captcha_spend": spend_panel_view(now=now),
     }
 
@@ -183,7 +178,7 @@ def _throughput_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
             {
                 "label": LookupAttempt.Outcome(outcome).label,
                 "data": counts,
-                "backgroundColor": OUTCOME_COLORS[outcome],
+                "backgroundColor": display.CHART_COLORS[display.OUTCOME_COLORS[outcome]],
                 "stack": "lookups",
             }
             for outcome, counts in series.counts.items()
@@ -199,8 +194,8 @@ def _error_rate_chart(series: selectors.HourlyOutcomes) -> dict[str, Any]:
             {
                 "label": "Tasa de error (%)",
                 "data": [None if r is None else round(r * 100, 1) for r in series.error_rates],
-                "borderColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
-                "backgroundColor": OUTCOME_COLORS[LookupAttempt.Outcome.ERROR],
+                "borderColor": display.CHART_COLORS[display.OUTCOME_COLORS[LookupAttempt.Outcome.ERROR]],
+                "backgroundColor": display.CHART_COLORS[display.OUTCOME_COLORS[LookupAttempt.Outcome.ERROR]],
                 "spanGaps": True,
             },
             {

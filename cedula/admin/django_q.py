@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django_q import admin as q_admin
 from django_q.conf import Conf
@@ -19,6 +18,7 @@ from unfold.forms import BaseDialogForm
 
 from cedula import services
 from cedula.services.audit import audit_record
+from cedula.staff_time import format_staff_time
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
@@ -70,7 +70,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
     @display(description="última ejecución", ordering="task_stopped")
     def last_run_at(self, obj: Schedule) -> str:
         stopped = getattr(obj, "task_stopped", None)
-        return timezone.localtime(stopped).strftime("%d/%m/%Y %H:%M:%S") if stopped else "—"
+        return format_staff_time(stopped)
 
     @display(description="resultado")
     def last_result(self, obj: Schedule) -> str:
@@ -86,7 +86,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
 
     @display(description="próxima ejecución", ordering="next_run")
     def next_run_at(self, obj: Schedule) -> str:
-        return timezone.localtime(obj.next_run).strftime("%d/%m/%Y %H:%M:%S") if obj.next_run else "—"
+        return format_staff_time(obj.next_run)
 
     @action(
         description="Ejecutar ahora",

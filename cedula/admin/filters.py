@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.validators import EMPTY_VALUES
 from django.db import DataError
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from unfold.admin import ModelAdmin
@@ -16,6 +16,7 @@ from unfold.contrib.filters.admin import DropdownFilter, RangeDateTimeFilter
 from unfold.utils import parse_datetime_str
 
 from cedula import selectors
+from cedula.querysets import QUEUED
 
 
 class LocalRangeDateTimeFilter(RangeDateTimeFilter):
@@ -66,7 +67,7 @@ class QueueFilter(DropdownFilter):
         return QUEUE_CHOICES
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        queued = Q(next_attempt_at__isnull=False) | Q(claimed_at__isnull=False)
+        queued = QUEUED
         if self.value() == "si":
             return queryset.filter(queued)
         if self.value() == "no":

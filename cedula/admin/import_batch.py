@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 
+from cedula import display as screen
 from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.readonly import ReadOnlyAdminMixin
@@ -71,18 +72,8 @@ EXPORT_FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 
-STATE_ROWS = [
-    # (key in the page, label, color)
-    ("in_flight", "Consultando ahora", "info"),
-    ("queued", "En cola", "info"),
-    ("held", "En pausa", "warning"),
-    (Status.ACTIVE, "Vigente", "success"),
-    (Status.CANCELLED, "Cancelada", "warning"),
-    (Status.NOT_FOUND, "No encontrada", "default"),
-    (Status.ERROR, "Error", "danger"),
-    (Status.WITHDRAWN, Status.WITHDRAWN.label, "default"),
-    (Status.PENDING, "Pendiente sin cola", "default"),
-]
+# (key in the page, label, color): the row states of cedula/display.py, so the batch page says what every list says.
+STATE_ROWS = [(key, screen.STATES[key].label, screen.STATES[key].color) for key in screen.BATCH_PAGE_STATES]
 
 
 def batch_page_url(batch_id: int) -> str:
@@ -114,9 +105,9 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         url = reverse("admin:cedula_cedulainfo_changelist") + f"?import_batch__id__exact={obj.pk}"
         return format_html('<a class="text-primary-600" href="{}">ver</a>', url)
 
-    @display(description="estado", label={"En pausa": "warning", "": "default"})
+    @display(description="estado", label={screen.STATES["held"].label: screen.STATES["held"].color, "": "default"})
     def paused_label(self, obj: ImportBatch) -> str:
-        return "En pausa" if obj.is_paused else ""
+        return screen.STATES["held"].label if obj.is_paused else ""
 
     # --- the batch page ----------------------------------------------------------------------------------------------
 

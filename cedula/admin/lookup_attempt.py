@@ -27,8 +27,6 @@ from cedula.captcha_spend import attempt_spend
 from cedula.models import CedulaInfo, LookupAttempt
 from cedula.services.audit import audit_record
 
-OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
-
 
 class LookupAttemptResource(resources.ModelResource):
     cedula = fields.Field(attribute="cedula__cedula", column_name="cedula")
@@ -86,7 +84,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 
-    @display(description="resultado", ordering="outcome", label=OUTCOME_COLORS)
+    @display(description="resultado", ordering="outcome", label=screen.OUTCOME_COLORS)
     def outcome_badge(self, obj: LookupAttempt) -> tuple[str, str]:
         return obj.outcome, obj.get_outcome_display()
 

@@ -77,8 +77,6 @@ from cedula.services.queueing import (
     cedula_register_for_user,
     cedula_request_lookup,
     cedulas_queue_now,
-    cedulas_reset,
-    cedulas_retry_failed,
     user_cedula_is_linked,
 )
 from cedula.services.retention import PurgeReport, in_batches, retention_purge
@@ -145,8 +143,6 @@ __all__ = [
     "cedula_register_for_user",
     "cedula_request_lookup",
     "cedulas_queue_now",
-    "cedulas_reset",
-    "cedulas_retry_failed",
     "lookup_claim_next",
     "lookups_due_soon",
     "lookup_record_outcome",

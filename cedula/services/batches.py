@@ -16,7 +16,9 @@ from django.db.models import Case, F, Max, Min, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Priority, Status
+from cedula.querysets import HELD, IDLE, UNCLAIMED, WAITING
 from cedula.services.dispatch import lookups_dispatch
+from cedula.services.outcomes import result_values
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -32,9 +34,7 @@ def _actor_id(by: Actor) -> Any:
 
 logger = structlog.get_logger(__name__)
 
-QUEUED = Q(next_attempt_at__isnull=False, claimed_at__isnull=True)
-IDLE = Q(next_attempt_at__isnull=True, claimed_at__isnull=True)
-HELD = Q(held=True, claimed_at__isnull=True)
+QUEUED = WAITING  # what the batch actions call queued: waiting, not held by a worker
 
 
 def rows_touched(*, rows: QuerySet[CedulaInfo], action: str, now: dt.datetime | None = None) -> QuerySet[CedulaInfo]:
@@ -43,7 +43,7 @@ def rows_touched(*, rows: QuerySet[CedulaInfo], action: str, now: dt.datetime | 
     wanted = {
         "queue_now": IDLE | (QUEUED & Q(priority__lt=Priority.STAFF)),
         "retry_failed": IDLE & Q(status=Status.ERROR),
-        "reset_pending": Q(claimed_at__isnull=True),
+        "reset_pending": UNCLAIMED,
         "cancel_pending": QUEUED | HELD,
         BatchEvent.Action.RETRY_ERRORS: IDLE & Q(status=Status.ERROR),
         BatchEvent.Action.CANCEL: QUEUED | HELD,
@@ -106,14 +106,7 @@ def cedulas_reset_matching(*, rows: QuerySet[CedulaInfo]) -> int:
     with transaction.atomic():
         count = rows_touched(rows=rows, action="reset_pending").update(
             status=Status.PENDING,
-            departamento="",
-            municipio="",
-            puesto="",
-            direccion="",
-            mesa="",
-            novedad="",
-            resolucion="",
-            fecha_novedad=None,
+            **result_values(None),
             last_error="",
             error_kind="",
             attempts=0,

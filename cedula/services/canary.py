@@ -149,7 +149,7 @@ def canary_run(
             cedula_id=claim.cedula_id, claim_token=claim.token, report=report, task_id=task_id or "canary"
         )
     # The canary's own cycle ends with this request: its retries are the next scheduled run.
-    CedulaInfo.objects.filter(pk=claim.cedula_id, claimed_at__isnull=True).update(next_attempt_at=None, attempts=0)
+    CedulaInfo.objects.unclaimed().filter(pk=claim.cedula_id).update(next_attempt_at=None, attempts=0)
     result = report.result
     municipio = result.municipio or ""
     matched = canary_matches(expected, status=result.status, error_kind=result.error_kind, municipio=municipio)

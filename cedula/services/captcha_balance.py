@@ -16,10 +16,11 @@ from django.utils import timezone
 from cedula import alerts, captcha_spend
 from cedula.models import CaptchaBalance
 from cedula.registry.captcha import CaptchaError, make_solver
+from cedula.selectors.alerts import AlertKey
 
 logger = structlog.get_logger(__name__)
 
-RUNWAY_KEY = "captcha_runway"
+RUNWAY_KEY = AlertKey.CAPTCHA_RUNWAY
 # While the runway stays short on-call is reminded once a day, not at every reading; a runway that flaps around the
 # threshold within a day pages once.
 RUNWAY_ALERT_COOLDOWN_MIN = 24 * 60
@@ -72,7 +73,7 @@ def captcha_runway_check(*, now: dt.datetime, reading: CaptchaBalance) -> str | 
         "threshold_days": threshold,
         "reason": runway.reason,
     }
-    action = alerts._transition(
+    action = alerts.transition(
         key=RUNWAY_KEY, bad=bad, known=known, now=now, cooldown_min=RUNWAY_ALERT_COOLDOWN_MIN, detail=data
     )
     if action == "fired":
@@ -83,4 +84,4 @@ def captcha_runway_check(*, now: dt.datetime, reading: CaptchaBalance) -> str | 
         )
     else:
         message = "captcha solver balance lasts again at today's rate"
-    return alerts._announce(action, alert="captcha_runway", message=message, data=data)
+    return alerts.announce(action, alert=AlertKey.CAPTCHA_RUNWAY, message=message, data=data)

@@ -41,7 +41,7 @@ def worker_identity() -> str:
 
 def due_rows() -> QuerySet[CedulaInfo]:
     """Rows that want a lookup and are not held by a worker (due now or after a backoff)."""
-    return CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True)
+    return CedulaInfo.objects.waiting()
 
 
 def claimable_rows(now: dt.datetime) -> QuerySet[CedulaInfo]:

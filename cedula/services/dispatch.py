@@ -222,7 +222,7 @@ def lookups_reap_stale() -> int:
     if stale_tickets:
         LookupTicket.objects.filter(pk__in=stale_tickets).delete()
         logger.warning("lookup_tickets_reaped", count=len(stale_tickets))
-    for info in CedulaInfo.objects.filter(claimed_at__isnull=False).only(
+    for info in CedulaInfo.objects.in_flight().only(
         "pk", "cedula", "claimed_at", "claimed_by", "claim_token", "attempts"
     ):
         if _holder_is_dead(info.claimed_by, info.claimed_at, now):

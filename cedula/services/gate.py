@@ -37,7 +37,7 @@ def bulk_gate(now: dt.datetime) -> tuple[bool, float | None]:
     used = 0
     if max_per_day:
         used = LookupAttempt.objects.filter(started_at__gte=budget.local_day_start(local)).count()
-        used += CedulaInfo.objects.filter(claimed_at__isnull=False).count()
+        used += CedulaInfo.objects.in_flight().count()
     if budget.bulk_allowed(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet):
         return True, None
     reopens = budget.bulk_reopens_at(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet)

@@ -156,9 +156,11 @@ def cedula_import_rows(
         if requeue_existing:
             idle = [cedula for cedula, is_idle in known.items() if is_idle]
             for match in cedula_sets(idle):
-                requeued += CedulaInfo.objects.filter(
-                    match, next_attempt_at__isnull=True, claimed_at__isnull=True
-                ).update(next_attempt_at=now, attempts=0, priority=Priority.BULK, updated_at=now)
+                requeued += (
+                    CedulaInfo.objects.idle()
+                    .filter(match)
+                    .update(next_attempt_at=now, attempts=0, priority=Priority.BULK, updated_at=now)
+                )
         report = _import_report(
             file_name=file_name,
             classified=classified,

@@ -210,7 +210,8 @@ def queue_place(info: CedulaInfo, held_at: dt.datetime) -> dt.datetime:
     """A due time that puts a released row back where it was: it was the most urgent due row of its priority when
     claimed, so just ahead of the earliest row of that priority still waiting (and never later than its claim)."""
     earliest = (
-        CedulaInfo.objects.filter(priority=info.priority, next_attempt_at__isnull=False, claimed_at__isnull=True)
+        CedulaInfo.objects.waiting()
+        .filter(priority=info.priority)
         .exclude(pk=info.pk)
         .order_by("next_attempt_at")
         .values_list("next_attempt_at", flat=True)

@@ -15,7 +15,6 @@ from cedula.models import Breaker, CedulaInfo, ImportBatch, Priority, Source, St
 from cedula.normalize import mask_cedula, normalize_cedula
 from cedula.services.dispatch import lookups_dispatch
 from cedula.services.gate import breaker_locked
-from cedula.services.outcomes import result_values
 
 if TYPE_CHECKING:  # types only: the domain never imports the accounts app at run time
     from ops.accounts.models import User
@@ -114,48 +113,14 @@ def cedulas_queue_now(*, ids: Iterable[int], priority: int = Priority.STAFF) -> 
     now = timezone.now()
     with transaction.atomic():
         base = CedulaInfo.objects.filter(pk__in=ids)
-        idle = base.filter(next_attempt_at__isnull=True, claimed_at__isnull=True).update(
-            next_attempt_at=now, attempts=0, priority=priority, held=False, updated_at=now
-        )
-        base.filter(status=Status.WITHDRAWN, next_attempt_at__isnull=False).update(status=Status.PENDING)
-        moved = base.filter(next_attempt_at__isnull=False, priority__lt=priority).update(
-            priority=priority, next_attempt_at=now, updated_at=now
+        idle = base.idle().update(next_attempt_at=now, attempts=0, priority=priority, held=False, updated_at=now)
+        base.in_queue().filter(status=Status.WITHDRAWN).update(status=Status.PENDING)
+        moved = (
+            base.in_queue().filter(priority__lt=priority).update(priority=priority, next_attempt_at=now, updated_at=now)
         )
         transaction.on_commit(lookups_dispatch)
     logger.info("lookups_queued", count=idle + moved, priority=int(priority))
     return idle + moved
-
-
-def cedulas_retry_failed(*, ids: Iterable[int] | None = None) -> int:
-    """Queue a fresh cycle for rows that ended as `error` (all of them when ids is None)."""
-    qs = CedulaInfo.objects.filter(status=Status.ERROR, next_attempt_at__isnull=True, claimed_at__isnull=True)
-    if ids is not None:
-        qs = qs.filter(pk__in=list(ids))
-    now = timezone.now()
-    with transaction.atomic():
-        count = qs.update(next_attempt_at=now, attempts=0, priority=Priority.STAFF, updated_at=now)
-        transaction.on_commit(lookups_dispatch)
-    logger.info("lookups_retry_failed", count=count)
-    return count
-
-
-def cedulas_reset(*, ids: Iterable[int]) -> int:
-    """Forget what is known of the rows and queue them again as pending (rows held by a worker are left alone)."""
-    now = timezone.now()
-    with transaction.atomic():
-        count = CedulaInfo.objects.filter(pk__in=list(ids), claimed_at__isnull=True).update(
-            status=Status.PENDING,
-            **result_values(None),
-            last_error="",
-            error_kind="",
-            attempts=0,
-            next_attempt_at=now,
-            priority=Priority.STAFF,
-            updated_at=now,
-        )
-        transaction.on_commit(lookups_dispatch)
-    logger.info("lookups_reset", count=count)
-    return count
 
 
 # --- Pause and resume (the breaker's manual switch) ------------------------------------------------------------------

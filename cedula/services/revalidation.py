@@ -44,17 +44,19 @@ def _requeue(ids: list[int], *, now: dt.datetime) -> int:
     (a queued row keeps its place, a row in error waits for a staff retry)."""
     queued = 0
     for start in range(0, len(ids), _CHUNK):
-        queued += CedulaInfo.objects.filter(
-            pk__in=ids[start : start + _CHUNK],
-            next_attempt_at__isnull=True,
-            claimed_at__isnull=True,
-            status__in=FINAL_STATUSES,
-            # Due since its last answer: among re-validations the dispatcher then runs the oldest answer first.
-        ).update(
-            next_attempt_at=Coalesce(F("last_checked"), Value(now, output_field=DateTimeField())),
-            attempts=0,
-            priority=Priority.REVALIDATION,
-            updated_at=now,
+        queued += (
+            CedulaInfo.objects.idle()
+            .filter(
+                pk__in=ids[start : start + _CHUNK],
+                status__in=FINAL_STATUSES,
+                # Due since its last answer: among re-validations the dispatcher then runs the oldest answer first.
+            )
+            .update(
+                next_attempt_at=Coalesce(F("last_checked"), Value(now, output_field=DateTimeField())),
+                attempts=0,
+                priority=Priority.REVALIDATION,
+                updated_at=now,
+            )
         )
     return queued
 

@@ -23,7 +23,7 @@ from cedula.models import AuditRecord
 from cedula.services.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
 from ops.accounts.models import LoginLock, User
 
-OUTCOME_COLORS = {"success": "success", "failure": "danger", "denied": "warning"}
+LOGIN_OUTCOME_COLORS = {"success": "success", "failure": "danger", "denied": "warning"}
 
 
 class SuperuserOnlyMixin:
@@ -107,7 +107,7 @@ class AuditRecordAdmin(ReadOnlyAdminMixin, SuperuserOnlyMixin, ExportMixin, Mode
     def action_text(self, obj: AuditRecord) -> str:
         return action_label(obj.action)
 
-    @display(description="resultado", label=OUTCOME_COLORS)
+    @display(description="resultado", label=LOGIN_OUTCOME_COLORS)
     def outcome_badge(self, obj: AuditRecord) -> tuple[str, str]:
         return obj.outcome, obj.get_outcome_display()
 

@@ -6,6 +6,8 @@ from axes.models import AccessAttempt
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 
+from cedula.staff_time import format_staff_time
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -68,7 +70,7 @@ class RefreshRequest(models.Model):
         indexes = [models.Index(fields=["user", "-requested_at"], name="refresh_user_recent_idx")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} @ {self.requested_at:%Y-%m-%d %H:%M}"
+        return f"{self.user_id} @ {format_staff_time(self.requested_at)}"
 
 
 class LoginLock(AccessAttempt):

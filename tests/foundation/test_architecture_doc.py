@@ -21,7 +21,7 @@ def test_every_link_of_the_architecture_page_leads_to_a_file():
 
 def test_every_service_and_selector_module_is_on_the_architecture_page():
     linked = {(DOC.parent / link).resolve() for link in LINK.findall(DOC.read_text())}
-    modules = [*(ROOT / "cedula" / "services").glob("*.py"), ROOT / "cedula" / "selectors.py"]
+    modules = [*(ROOT / "cedula" / "services").glob("*.py"), *(ROOT / "cedula" / "selectors").glob("*.py")]
     modules += [ROOT / "ops" / "accounts" / name for name in ("services.py", "selectors.py")]
     assert sorted(str(m.relative_to(ROOT)) for m in modules if m.resolve() not in linked) == []
 

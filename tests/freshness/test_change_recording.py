@@ -190,7 +190,7 @@ def test_a_later_unchanged_answer_clears_changed_at_last_check():
 def test_a_row_reset_by_staff_starts_afresh_even_after_errors(settings):
     settings.LOOKUP_RETRY_DELAYS_S = []
     info = answer(ACTIVE)
-    services.cedulas_reset(ids=[info.pk])
+    services.cedulas_reset_matching(rows=CedulaInfo.objects.filter(pk=info.pk))
     assert answer(TIMEOUT).status == Status.ERROR
 
     answer(CANCELLED)

@@ -203,10 +203,10 @@ def test_an_unknown_option_exits_2_from_the_shell():
 def test_the_pick_reads_the_revalidation_index():
     from django.db import connection
 
-    from cedula import selectors
+    from cedula.selectors import freshness
 
     qs = (
-        selectors._revalidation_rows(older_than=timezone.now(), batch_id=None)
+        freshness._revalidation_rows(older_than=timezone.now(), batch_id=None)
         .order_by("last_checked", "id")
         .values_list("pk", flat=True)[:2000]
     )

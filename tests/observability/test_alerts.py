@@ -12,6 +12,7 @@ import time_machine
 from cedula import alerts, selectors, services, tasks
 from cedula.models import AlertState
 from cedula.registry.parser import LookupResult
+from cedula.selectors.alerts import AlertKey
 from tests.helpers.observability import report
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -110,8 +111,9 @@ def test_a_spike_that_flaps_inside_the_cooldown_pages_once(lookups, sentry_captu
 
     states = [e["tags"]["alert_state"] for e in alert_events(sentry_capture.events(), "error_rate")]
     assert states == ["firing", "recovered"]
-    assert selectors.error_rate_alert_state().firing is False
-    assert selectors.error_rate_alert_state().over_threshold is True
+    state = AlertState.objects.get(pk=AlertKey.ERROR_RATE)
+    assert state.firing is False
+    assert state.last_attempts >= 10 and state.last_rate > 0.30  # over the threshold, silenced by the cooldown
 
 
 def test_too_few_attempts_never_alert(lookups, sentry_capture, settings):
@@ -130,19 +132,22 @@ def test_a_rate_at_the_threshold_does_not_alert(lookups, settings):
         assert alerts.error_rate_check() is None
 
 
-def test_the_dashboard_selector_shows_the_alert_state(lookups, sentry_capture):
-    assert selectors.error_rate_alert_state().firing is False
-    assert selectors.error_rate_alert_state().last_sent_at is None
+def test_the_check_records_the_alert_state_it_measured(lookups, sentry_capture, settings):
+    assert not AlertState.objects.filter(pk=AlertKey.ERROR_RATE).exists()
     with time_machine.travel(START, tick=False):
         lookups(blocked(8) + active(4))
         alerts.error_rate_check()
-        state = selectors.error_rate_alert_state()
+        state = AlertState.objects.get(pk=AlertKey.ERROR_RATE)
 
     assert state.firing is True
     assert state.last_sent_at == START
     assert state.last_rate == pytest.approx(8 / 12)
     assert state.last_attempts == 12
-    assert (state.threshold, state.window_min, state.min_attempts) == (0.30, 15, 10)
+    assert (settings.ERROR_RATE_THRESHOLD, settings.ERROR_RATE_WINDOW_MIN, settings.ERROR_RATE_MIN_ATTEMPTS) == (
+        0.30,
+        15,
+        10,
+    )
 
 
 def test_the_breaker_opening_and_closing_are_alert_events(db, settings, sentry_capture):

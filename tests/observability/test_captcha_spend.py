@@ -13,7 +13,8 @@ from django.utils import timezone
 from django_q.models import Schedule
 from prometheus_client.parser import text_string_to_metric_families
 
-from cedula import captcha_spend, selectors, tasks
+from cedula import captcha_spend, tasks
+from cedula.admin import presenters
 from cedula.captcha_spend import Spend, runway
 from cedula.models import AlertState, CaptchaBalance, CedulaInfo, ImportBatch, LookupAttempt
 from cedula.registry.parser import CaptchaSpend, LookupReport
@@ -209,7 +210,7 @@ def test_without_a_solver_the_schedule_reads_nothing_and_says_so(settings, db, s
     assert (row.solver, row.balance_usd) == ("", None)
     assert AlertState.objects.get(pk="captcha_runway").firing is False
     assert alert_events(sentry_capture.events()) == []
-    [panel_row] = [r for r in selectors.alert_panel() if r.key == "captcha_runway"]
+    [panel_row] = [r for r in presenters.alert_panel() if r.key == "captcha_runway"]
     assert panel_row.summary == "Sin resolvedor de captcha configurado."
 
 
@@ -260,7 +261,7 @@ def test_a_short_runway_at_todays_rate_alerts_on_crossing_and_on_recovery(solver
         assert [(e["tags"]["alert_state"], e["level"]) for e in events] == [("firing", "error")]
         assert events[0]["message"] == "captcha solver balance lasts 1.74 days at today's rate"
         assert events[0]["contexts"]["alert"]["threshold_days"] == 3
-        [panel_row] = [r for r in selectors.alert_panel() if r.key == "captcha_runway"]
+        [panel_row] = [r for r in presenters.alert_panel() if r.key == "captcha_runway"]
         assert (panel_row.firing, panel_row.label) == (True, "Saldo de captchas")
         assert panel_row.summary == "Alcanza para 1 día al ritmo de hoy (alerta bajo 3 días)."
 

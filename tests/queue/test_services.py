@@ -92,7 +92,7 @@ def test_staff_retry_starts_a_fresh_cycle_for_failed_rows():
     info.status, info.next_attempt_at = Status.ERROR, None
     info.save()
 
-    assert services.cedulas_retry_failed(ids=[info.pk]) == 1
+    assert services.cedulas_retry_failed_matching(rows=CedulaInfo.objects.filter(pk=info.pk)) == 1
 
     info.refresh_from_db()
     assert info.next_attempt_at is not None and info.priority == Priority.STAFF and info.attempts == 0
@@ -335,7 +335,7 @@ def test_reset_forgets_results_and_queues_again():
     info = queue("1234567")
     run_one(ACTIVE)
 
-    assert services.cedulas_reset(ids=[info.pk]) == 1
+    assert services.cedulas_reset_matching(rows=CedulaInfo.objects.filter(pk=info.pk)) == 1
 
     info.refresh_from_db()
     assert info.status == Status.PENDING and info.municipio == "" and info.next_attempt_at is not None
