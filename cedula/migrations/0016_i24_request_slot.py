@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cedula', '0012_spanish_field_names'),
+        ('cedula', '0015_i23_gate_cause'),
     ]
 
     operations = [
