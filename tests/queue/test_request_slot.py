@@ -9,7 +9,7 @@ import pytest
 
 from cedula import services
 from cedula.models import THROTTLE_PK, Throttle
-from tests.worker import ROOT, WorkerProcess
+from tests.helpers.worker import ROOT, WorkerProcess
 
 SCRIPT = """
 import sys, urllib.request, django
@@ -59,7 +59,7 @@ def test_the_slot_waits_for_the_gap_since_the_last_request(db, settings):
 def test_a_claim_paces_claims_but_leaves_the_request_slot_to_the_post(db, settings):
     from django.utils import timezone
 
-    from tests.factories import CedulaInfoFactory
+    from tests.helpers.factories import CedulaInfoFactory
 
     settings.REGISTRY_MIN_GAP_S = 5
     CedulaInfoFactory(cedula="1234567", next_attempt_at=timezone.now())
@@ -71,7 +71,7 @@ def test_a_claim_paces_claims_but_leaves_the_request_slot_to_the_post(db, settin
 def test_what_is_due_counts_only_rows_the_gate_lets_through(db, settings):
     from django.utils import timezone
 
-    from tests.factories import CedulaInfoFactory
+    from tests.helpers.factories import CedulaInfoFactory
 
     now = timezone.now()
     CedulaInfoFactory(cedula="1000001", next_attempt_at=now)

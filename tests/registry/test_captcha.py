@@ -22,7 +22,7 @@ from cedula.registry.captcha import (
 )
 from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.simulator import start_simulator
-from tests.registry.test_simulator import Visitor
+from tests.helpers.registry import Visitor
 
 FAST = Manners(first_poll_s=0.3, poll_s=0.2, no_slot_wait_s=0.4, zero_balance_wait_s=30.0, request_timeout_s=5.0)
 PROTOCOLS = ("2captcha", "anticaptcha", "capmonster", "capsolver")
