@@ -17,7 +17,8 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
-from cedula import services
+from cedula import permissions, services
+from cedula.admin.dialogs import done
 from cedula.services.audit import audit_record
 
 for _model in (Success, Failure, Schedule, OrmQ):
@@ -65,7 +66,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         )
 
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("cedula.queue_lookups")
+        return request.user.has_perm(permissions.QUEUE)
 
     @display(description="última ejecución", ordering="task_stopped")
     def last_run_at(self, obj: Schedule) -> str:
@@ -101,13 +102,11 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         },
     )
     def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
-        from cedula.admin.cedula_info import _done
-
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
         audit_record(request=request, action="schedule.run_now", target=schedule, count=1)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
-        return _done(request, reverse("admin:django_q_schedule_changelist"))
+        return done(request, reverse("admin:django_q_schedule_changelist"))
 
 
 if Conf.ORM or Conf.TESTING:

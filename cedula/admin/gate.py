@@ -9,11 +9,10 @@ from django.http import HttpRequest, HttpResponse
 from unfold.decorators import action
 from unfold.forms import BaseDialogForm
 
-from cedula import services
+from cedula import permissions, services
 from cedula.admin.dashboard import breaker_view
+from cedula.admin.dialogs import back_url, done
 from cedula.services.audit import audit_record
-
-PROBE_PERMISSION = "cedula.probe_gate"
 
 
 class ProbeForm(BaseDialogForm):
@@ -25,7 +24,7 @@ class GateProbeMixin:
 
     def has_probe_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Offered only while the gate is open: there is nothing to probe otherwise.
-        return bool(request.user.has_perm(PROBE_PERMISSION) and breaker_view()["cause"])
+        return bool(request.user.has_perm(permissions.PROBE) and breaker_view()["cause"])
 
     @action(
         description="Probar ahora",
@@ -41,9 +40,6 @@ class GateProbeMixin:
         },
     )
     def probe_gate(self, request: HttpRequest, form: ProbeForm) -> HttpResponse:
-        # cedula_info imports this module: its redirect helpers are imported when the button is used.
-        from cedula.admin.cedula_info import _back_url, _done
-
         cause = breaker_view()["cause"]
         asked = services.gate_probe_request(by=request.user.get_username())
         audit_record(request=request, action="lookups.probe", details={"cause": cause, "asked": asked})
@@ -51,4 +47,4 @@ class GateProbeMixin:
             self.message_user(request, "Prueba pedida: el trabajador la hace en unos segundos.", messages.INFO)  # type: ignore[attr-defined]
         else:
             self.message_user(request, "Las consultas ya no están en pausa: no hay nada que probar.", messages.INFO)  # type: ignore[attr-defined]
-        return _done(request, _back_url(request))
+        return done(request, back_url(request))

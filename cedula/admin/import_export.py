@@ -30,7 +30,8 @@ from import_export.signals import post_import
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.widgets import UnfoldBooleanWidget
 
-from cedula import services
+from cedula import permissions, services
+from cedula.admin.permissions import ExportPermissionMixin
 from cedula.importing import (
     ImportFileError,
     ParsedFile,
@@ -154,7 +155,7 @@ def _rejected_key(batch_id: int) -> str:
     return f"cedula-import-rejected:{batch_id}"
 
 
-class CedulaImportExportMixin(ImportExportMixin):
+class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
     """Mixed into CedulaInfoAdmin (before unfold's ModelAdmin)."""
 
     import_form_class = CedulaImportForm
@@ -167,10 +168,7 @@ class CedulaImportExportMixin(ImportExportMixin):
     skip_admin_log = True  # one LogEntry per row would be 100,000 rows; the ImportBatch is the record
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.import_cedulas")
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.export_cedulas")
+        return request.user.has_perm(permissions.IMPORT)
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[resources.ModelResource]]:
         return [CedulaImportResource]

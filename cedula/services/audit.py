@@ -23,6 +23,7 @@ from django.db import models
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 
+from cedula.console_actions import CONSOLE_ACTIONS
 from cedula.models import AuditRecord, AuditRecordCedula, CedulaInfo
 from ops.net import client_ip
 
@@ -38,30 +39,14 @@ Outcome = AuditRecord.Outcome
 AUDIT_NAMED_ROWS_MAX = 500
 
 ACTION_LABELS: dict[str, str] = {
-    # console actions on cedulas
-    "cedula.queue_now": "Consultar ahora",
-    "cedula.retry_failed": "Reintentar las fallidas",
-    "cedula.reset_pending": "Reiniciar a pendiente",
-    "cedula.lookup_now": "Consultar ahora (una cédula)",
-    "cedula.cancel": "Cancelar consultas",
-    "cedula.revalidate": "Revalidar",
+    # the console's declared actions and batch buttons (cedula/console_actions.py)
+    **{spec.audit_code: spec.audit_label for spec in CONSOLE_ACTIONS},
+    # console actions declared where they run (imports, exports, schedules, tasks)
     "cedula.import": "Importar cédulas",
     "cedula.export": "Exportar cédulas",
     "cedula.import_rejected_download": "Descargar filas rechazadas",
-    "cedula.data_subject_export": "Exportar datos de un titular",
     "attempts.export": "Exportar intentos de consulta",
     "changes.export": "Exportar los cambios",
-    "batch.cancel": "Cancelar lo pendiente de un lote",
-    "batch.retry_errors": "Reintentar los errores de un lote",
-    "batch.pause": "Pausar un lote",
-    "batch.resume": "Reanudar un lote",
-    "batch.move_ahead": "Adelantar un lote",
-    "batch.move_behind": "Atrasar un lote",
-    "batch.export": "Exportar los resultados de un lote",
-    "batch.revalidate": "Revalidar lotes",
-    "lookups.pause": "Pausar consultas",
-    "lookups.resume": "Reanudar consultas",
-    "lookups.probe": "Probar ahora el registro o el resolvedor",
     "schedule.run_now": "Ejecutar tarea programada ahora",
     "task.resubmit": "Reenviar tareas",
     # objects changed through console forms (users, groups and permissions, schedules...)
