@@ -37,8 +37,9 @@ from cedula.console_actions import (
     set_action,
 )
 from cedula.models import CedulaInfo
+from cedula.request_audit import audit_request
 from cedula.services import revalidation
-from cedula.services.audit import audit_record, audit_selection_ids
+from cedula.services.audit import audit_selection_ids
 
 logger = structlog.get_logger(__name__)
 
@@ -101,7 +102,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         service = getattr(services, spec.service)
         named = audit_selection_ids(queryset)  # before the action: a status filter may not match the rows after
         count: int = service(rows=queryset)
-        audit_record(request=request, action=spec.audit_code, target=queryset, count=count,
+        audit_request(request, action=spec.audit_code, target=queryset, count=count,
                      filter_query=request.GET, cedula_ids=named)  # fmt: skip
         # The query string is not logged (a search may hold a full cedula); the audit record keeps the filter.
         logger.info("cedulas_action", action=spec.name, rows=count, user_id=request.user.pk)
@@ -114,7 +115,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         name = request.POST.get("action", "") if request.method == "POST" else ""
         if name in self.actions and name not in self.get_actions(request):  # type: ignore[attr-defined]
             ticked = len(request.POST.getlist(helpers.ACTION_CHECKBOX_NAME))
-            audit_record(request=request, action="console.denied", target=f"acción {name}", outcome="denied",
+            audit_request(request, action="console.denied", target=f"acción {name}", outcome="denied",
                          filter_query=request.GET, count=ticked)  # fmt: skip
 
     @staticmethod
@@ -176,7 +177,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         count = revalidation.cedulas_revalidate(
             ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
-        audit_record(request=request, action=CEDULA_REVALIDATE.audit_code, target=queryset, count=count,
+        audit_request(request, action=CEDULA_REVALIDATE.audit_code, target=queryset, count=count,
                      cedula_ids=named)  # fmt: skip
         self.message_user(  # type: ignore[attr-defined]
             request,
@@ -202,7 +203,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
         target = CedulaInfo.objects.filter(pk=object_id).first()
-        audit_record(request=request, action=CEDULA_LOOKUP_NOW.audit_code, target=target, count=count)
+        audit_request(request, action=CEDULA_LOOKUP_NOW.audit_code, target=target, count=count)
         message = "Consulta en cola." if count else "La cédula ya estaba en cola."
         self.message_user(request, message, messages.SUCCESS)  # type: ignore[attr-defined]
         # From the list the dialog returns to the list (same filters and page); from the detail, to the detail.
@@ -218,7 +219,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
     def data_subject_export(self, request: HttpRequest, object_id: str) -> HttpResponse:
         info = get_object_or_404(CedulaInfo, pk=object_id)
         payload = data_subject.cedula_data_subject_export(cedula=info)
-        audit_record(request=request, action=CEDULA_DATA_SUBJECT_EXPORT.audit_code, target=info, count=1)
+        audit_request(request, action=CEDULA_DATA_SUBJECT_EXPORT.audit_code, target=info, count=1)
         response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False, "indent": 2})
         response["Content-Disposition"] = f'attachment; filename="titular-{info.pk}.json"'
         return response
@@ -240,7 +241,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
     )
     def pause_lookups(self, request: HttpRequest, form: PauseForm) -> HttpResponse:
         services.breaker_pause(by=request.user.get_username(), reason=form.cleaned_data["reason"])
-        audit_record(request=request, action=LOOKUPS_PAUSE.audit_code, details={"reason": form.cleaned_data["reason"]})
+        audit_request(request, action=LOOKUPS_PAUSE.audit_code, details={"reason": form.cleaned_data["reason"]})
         self.message_user(request, "Consultas en pausa.", messages.WARNING)  # type: ignore[attr-defined]
         return done(request, back_url(request))
 
@@ -258,6 +259,6 @@ class CedulaActionsMixin(QueuePermissionMixin):
     )
     def resume_lookups(self, request: HttpRequest, form: ConfirmForm) -> HttpResponse:
         services.breaker_resume(by=request.user.get_username())
-        audit_record(request=request, action=LOOKUPS_RESUME.audit_code)
+        audit_request(request, action=LOOKUPS_RESUME.audit_code)
         self.message_user(request, "Consultas reanudadas.", messages.SUCCESS)  # type: ignore[attr-defined]
         return done(request, back_url(request))

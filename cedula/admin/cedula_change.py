@@ -22,7 +22,7 @@ from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.permissions import ExportPermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaChange
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 KIND_COLORS = {
     CedulaChange.Kind.STATUS: "danger",
@@ -110,7 +110,7 @@ class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin, 
 
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
-        audit_record(request=request, action="changes.export", target=queryset, count=len(data),
+        audit_request(request, action="changes.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 

@@ -19,7 +19,7 @@ from unfold.forms import BaseDialogForm
 
 from cedula import permissions, services
 from cedula.admin.dialogs import done
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
@@ -31,7 +31,7 @@ def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset:
     # django_q's action carries no permission: a read-only user would see it.
     count = queryset.count()
     q_admin.resubmit_task(model_admin, request, queryset)
-    audit_record(request=request, action="task.resubmit", target=queryset, count=count)
+    audit_request(request, action="task.resubmit", target=queryset, count=count)
 
 
 @admin.register(Success)
@@ -104,7 +104,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
     def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
-        audit_record(request=request, action="schedule.run_now", target=schedule, count=1)
+        audit_request(request, action="schedule.run_now", target=schedule, count=1)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
         return done(request, reverse("admin:django_q_schedule_changelist"))
 

@@ -12,7 +12,7 @@ from unfold.forms import BaseDialogForm
 from cedula import permissions, services
 from cedula.admin.dashboard import breaker_view
 from cedula.admin.dialogs import back_url, done
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 
 class ProbeForm(BaseDialogForm):
@@ -42,7 +42,7 @@ class GateProbeMixin:
     def probe_gate(self, request: HttpRequest, form: ProbeForm) -> HttpResponse:
         cause = breaker_view()["cause"]
         asked = services.gate_probe_request(by=request.user.get_username())
-        audit_record(request=request, action="lookups.probe", details={"cause": cause, "asked": asked})
+        audit_request(request, action="lookups.probe", details={"cause": cause, "asked": asked})
         if asked:
             self.message_user(request, "Prueba pedida: el trabajador la hace en unos segundos.", messages.INFO)  # type: ignore[attr-defined]
         else:

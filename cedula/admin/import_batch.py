@@ -25,8 +25,8 @@ from cedula.admin.spend import batch_spend_view
 from cedula.console_actions import BATCH_BUTTONS, BATCH_EXPORT, BATCH_REVALIDATE, batch_button
 from cedula.importing import clean_file_name
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
+from cedula.request_audit import audit_request
 from cedula.services import revalidation
-from cedula.services.audit import audit_record
 
 EXPORT_FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -65,7 +65,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         count = revalidation.batches_revalidate(
             batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
-        audit_record(request=request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
+        audit_request(request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
         self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
 
     @display(description="cédulas")
@@ -154,7 +154,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         back = batch_page_url(batch.pk)
         if request.method == "POST":
             count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
-            audit_record(request=request, action=spec.audit_code, target=batch, count=count)
+            audit_request(request, action=spec.audit_code, target=batch, count=count)
             self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
             return HttpResponseRedirect(back)
         rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
@@ -180,7 +180,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         rows = CedulaInfo.objects.filter(import_batch=batch).order_by("id")
         dataset = CedulaExportResource().export(queryset=rows)
         services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
-        audit_record(request=request, action=BATCH_EXPORT.audit_code, target=batch, count=len(dataset))
+        audit_request(request, action=BATCH_EXPORT.audit_code, target=batch, count=len(dataset))
         body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
         # Names stored before intake cleaned them may hold CR/LF or quotes: neither may reach a header.

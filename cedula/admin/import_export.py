@@ -42,7 +42,8 @@ from cedula.importing import (
 )
 from cedula.models import CedulaInfo, ImportBatch
 from cedula.registry.parser import RESULT_FIELDS
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
+from ops.net import client_ip
 from ops.uploads import REFUSED_ATTR
 
 if TYPE_CHECKING:
@@ -179,7 +180,7 @@ class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
         # The whole filter is exported: the record keeps the filter and the row count, not the rows.
-        audit_record(request=request, action="cedula.export", target=queryset, count=len(data),
+        audit_request(request, action="cedula.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 
@@ -271,18 +272,12 @@ class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
             return HttpResponseRedirect(f"{changelist}?import_batch__id__exact={outcome.batch_id}")
         report, parsed = outcome.report, outcome.parsed
         assert report is not None and parsed is not None  # imported or blocked: both carry them
-        audit_record(
-            request=request,
-            action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else outcome.file_name,
-            count=report.total_rows,
-            outcome="failure" if report.blocked else "success",
-            details={
-                "file_name": outcome.file_name,
-                "new": report.new,
-                "requeued": report.requeued,
-                "invalid": report.invalid,
-            },
+        services.cedula_import_audit(
+            report=report,
+            file_name=outcome.file_name,
+            actor=cast("User", request.user),
+            ip=client_ip(request),
+            via="consola",
         )
         if report.blocked:
             messages.error(
@@ -342,8 +337,8 @@ class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
         data = cache.get(_rejected_key(batch_id))
         if data is None:
             raise Http404("El CSV de filas rechazadas ya no está disponible.")
-        audit_record(
-            request=request,
+        audit_request(
+            request,
             action="cedula.import_rejected_download",
             target=ImportBatch.objects.filter(pk=batch_id).first(),
         )

@@ -28,7 +28,7 @@ from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.admin.spend import spend_line
 from cedula.captcha_spend import attempt_spend
 from cedula.models import CedulaInfo, LookupAttempt
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 OUTCOME_COLORS = {"active": "success", "cancelled": "warning", "not_found": "default", "error": "danger"}
 
@@ -83,7 +83,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin,
 
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
-        audit_record(request=request, action="attempts.export", target=queryset, count=len(data),
+        audit_request(request, action="attempts.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 
