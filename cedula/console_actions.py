@@ -130,6 +130,9 @@ LOOKUPS_PROBE = ConsoleAction(
     audit_code="lookups.probe",
     audit_label="Probar ahora el registro o el resolvedor",
     permission=permissions.PROBE,
+    confirmation="El trabajador prueba enseguida si la causa de la pausa sigue (una carga de la página del registro o "
+    "una consulta del saldo del resolvedor, sin consultar ninguna cédula).",
+    icon="network_check",
 )
 
 # A batch page's buttons (name = BatchEvent.Action; service = cedula.services.BATCH_ACTIONS[name]).
