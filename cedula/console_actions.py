@@ -209,6 +209,17 @@ BATCH_EXPORT = ConsoleAction(
     permission=permissions.EXPORT,
 )
 
+# A Django-Q2 schedule's row action ("Ejecutar ahora"): its job enqueued once, its next run unchanged.
+SCHEDULE_RUN_NOW = ConsoleAction(
+    name="run_now",
+    label="Ejecutar ahora",
+    audit_code="schedule.run_now",
+    audit_label="Ejecutar tarea programada ahora",
+    permission=permissions.QUEUE,
+    confirmation="La tarea se ejecuta una vez, ya, a través de la cola; su próxima ejecución no cambia.",
+    icon="play_arrow",
+)
+
 CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
     *CEDULA_SET_ACTIONS,
     CEDULA_REVALIDATE,
@@ -220,6 +231,7 @@ CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (
     *BATCH_BUTTONS,
     BATCH_REVALIDATE,
     BATCH_EXPORT,
+    SCHEDULE_RUN_NOW,
 )
 
 

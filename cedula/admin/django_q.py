@@ -17,8 +17,9 @@ from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
-from cedula import permissions, services
+from cedula import services
 from cedula.admin.dialogs import done
+from cedula.console_actions import SCHEDULE_RUN_NOW
 from cedula.request_audit import audit_request
 
 for _model in (Success, Failure, Schedule, OrmQ):
@@ -66,7 +67,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         )
 
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm(permissions.QUEUE)
+        return request.user.has_perm(SCHEDULE_RUN_NOW.permission)
 
     @display(description="última ejecución", ordering="task_stopped")
     def last_run_at(self, obj: Schedule) -> str:
@@ -90,13 +91,13 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         return timezone.localtime(obj.next_run).strftime("%d/%m/%Y %H:%M:%S") if obj.next_run else "—"
 
     @action(
-        description="Ejecutar ahora",
-        icon="play_arrow",
+        description=SCHEDULE_RUN_NOW.label,
+        icon=SCHEDULE_RUN_NOW.icon,
         permissions=["run"],
         url_path="run-now",
         dialog={
-            "title": "Ejecutar ahora",
-            "description": "La tarea se ejecuta una vez, ya, a través de la cola; su próxima ejecución no cambia.",
+            "title": SCHEDULE_RUN_NOW.label,
+            "description": SCHEDULE_RUN_NOW.confirmation,
             "form_class": RunNowForm,
             "form_submit_text": "Ejecutar",
         },
@@ -104,7 +105,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
     def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
-        audit_request(request, action="schedule.run_now", target=schedule, count=1)
+        audit_request(request, action=SCHEDULE_RUN_NOW.audit_code, target=schedule, count=1)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
         return done(request, reverse("admin:django_q_schedule_changelist"))
 

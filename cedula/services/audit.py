@@ -50,7 +50,6 @@ ACTION_LABELS: dict[str, str] = {
     "cedula.import_rejected_download": "Descargar filas rechazadas",
     "attempts.export": "Exportar intentos de consulta",
     "changes.export": "Exportar los cambios",
-    "schedule.run_now": "Ejecutar tarea programada ahora",
     "task.resubmit": "Reenviar tareas",
     # objects changed through console forms (users, groups and permissions, schedules...)
     "object.add": "Crear",
