@@ -19,9 +19,10 @@ from unfold.decorators import display
 
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.permissions import ExportPermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.models import CedulaChange
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 KIND_COLORS = {
     CedulaChange.Kind.STATUS: "danger",
@@ -83,7 +84,8 @@ class CedulaChangeResource(resources.ModelResource):
 
 
 @admin.register(CedulaChange)
-class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written by the worker only
+# Written by the worker only: read-only here.
+class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin, ModelAdmin):
     list_display = ["changed_at", "cedula_link", "kind_badge", "summary", "import_batch"]
     list_filter = [
         ("kind", ChoicesDropdownFilter),
@@ -106,12 +108,9 @@ class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written
     resource_classes = [CedulaChangeResource]
     export_form_class = ExportForm
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.export_cedulas")
-
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
-        audit_record(request=request, action="changes.export", target=queryset, count=len(data),
+        audit_request(request, action="changes.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 

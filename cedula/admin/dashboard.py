@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from cedula import display, selectors
+from cedula import display, permissions, selectors
 from cedula.admin import presenters
 from cedula.admin.spend import spend_panel_view
 from cedula.gate_display import gate_banner
@@ -37,7 +37,7 @@ def dashboard_callback(request: HttpRequest, context: dict[str, Any]) -> dict[st
 
 def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     """Everything the panel shows; empty for staff who may not view cedulas (the panel then says so)."""
-    if not request.user.has_perm("cedula.view_cedulainfo"):
+    if not request.user.has_perm(permissions.VIEW_CEDULAS):
         return {"console_allowed": False}
     now = timezone.now()
     changelist = reverse("admin:cedula_cedulainfo_changelist")
@@ -76,8 +76,8 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "worker": worker,
         "worker_silent": worker.heartbeat_age_s is None or worker.heartbeat_age_s > settings.WORKER_SILENT_AFTER_S,
         "breaker": breaker,
-        "can_pause": request.user.has_perm("cedula.pause_lookups"),
-        "can_probe": request.user.has_perm("cedula.probe_gate"),
+        "can_pause": request.user.has_perm(permissions.PAUSE),
+        "can_probe": request.user.has_perm(permissions.PROBE),
         "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),

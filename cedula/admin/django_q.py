@@ -17,7 +17,9 @@ from unfold.decorators import action, display
 from unfold.forms import BaseDialogForm
 
 from cedula import services
-from cedula.services.audit import audit_record
+from cedula.admin.dialogs import done
+from cedula.console_actions import SCHEDULE_RUN_NOW
+from cedula.request_audit import audit_request
 from cedula.staff_time import format_staff_time
 
 for _model in (Success, Failure, Schedule, OrmQ):
@@ -30,7 +32,7 @@ def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset:
     # django_q's action carries no permission: a read-only user would see it.
     count = queryset.count()
     q_admin.resubmit_task(model_admin, request, queryset)
-    audit_record(request=request, action="task.resubmit", target=queryset, count=count)
+    audit_request(request, action="task.resubmit", target=queryset, count=count)
 
 
 @admin.register(Success)
@@ -65,7 +67,7 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         )
 
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("cedula.queue_lookups")
+        return request.user.has_perm(SCHEDULE_RUN_NOW.permission)
 
     @display(description="última ejecución", ordering="task_stopped")
     def last_run_at(self, obj: Schedule) -> str:
@@ -89,25 +91,23 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         return format_staff_time(obj.next_run)
 
     @action(
-        description="Ejecutar ahora",
-        icon="play_arrow",
+        description=SCHEDULE_RUN_NOW.label,
+        icon=SCHEDULE_RUN_NOW.icon,
         permissions=["run"],
         url_path="run-now",
         dialog={
-            "title": "Ejecutar ahora",
-            "description": "La tarea se ejecuta una vez, ya, a través de la cola; su próxima ejecución no cambia.",
+            "title": SCHEDULE_RUN_NOW.label,
+            "description": SCHEDULE_RUN_NOW.confirmation,
             "form_class": RunNowForm,
             "form_submit_text": "Ejecutar",
         },
     )
     def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
-        from cedula.admin.cedula_info import _done
-
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
-        audit_record(request=request, action="schedule.run_now", target=schedule, count=1)
+        audit_request(request, action=SCHEDULE_RUN_NOW.audit_code, target=schedule, count=1)
         self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
-        return _done(request, reverse("admin:django_q_schedule_changelist"))
+        return done(request, reverse("admin:django_q_schedule_changelist"))
 
 
 if Conf.ORM or Conf.TESTING:

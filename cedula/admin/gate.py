@@ -11,9 +11,9 @@ from unfold.forms import BaseDialogForm
 
 from cedula import services
 from cedula.admin.dashboard import breaker_view
-from cedula.services.audit import audit_record
-
-PROBE_PERMISSION = "cedula.probe_gate"
+from cedula.admin.dialogs import back_url, done
+from cedula.console_actions import LOOKUPS_PROBE
+from cedula.request_audit import audit_request
 
 
 class ProbeForm(BaseDialogForm):
@@ -25,30 +25,26 @@ class GateProbeMixin:
 
     def has_probe_now_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Offered only while the gate is open: there is nothing to probe otherwise.
-        return bool(request.user.has_perm(PROBE_PERMISSION) and breaker_view()["cause"])
+        return bool(request.user.has_perm(LOOKUPS_PROBE.permission) and breaker_view()["cause"])
 
     @action(
-        description="Probar ahora",
-        icon="network_check",
+        description=LOOKUPS_PROBE.label,
+        icon=LOOKUPS_PROBE.icon,
         permissions=["probe_now"],
         url_path="probe",
         dialog={
-            "title": "Probar ahora",
-            "description": "El trabajador prueba enseguida si la causa de la pausa sigue (una carga de la página del "
-            "registro o una consulta del saldo del resolvedor, sin consultar ninguna cédula).",
+            "title": LOOKUPS_PROBE.label,
+            "description": LOOKUPS_PROBE.confirmation,
             "form_class": ProbeForm,
             "form_submit_text": "Probar",
         },
     )
     def probe_gate(self, request: HttpRequest, form: ProbeForm) -> HttpResponse:
-        # cedula_info imports this module: its redirect helpers are imported when the button is used.
-        from cedula.admin.cedula_info import _back_url, _done
-
         cause = breaker_view()["cause"]
         asked = services.gate_probe_request(by=request.user.get_username())
-        audit_record(request=request, action="lookups.probe", details={"cause": cause, "asked": asked})
+        audit_request(request, action=LOOKUPS_PROBE.audit_code, details={"cause": cause, "asked": asked})
         if asked:
             self.message_user(request, "Prueba pedida: el trabajador la hace en unos segundos.", messages.INFO)  # type: ignore[attr-defined]
         else:
             self.message_user(request, "Las consultas ya no están en pausa: no hay nada que probar.", messages.INFO)  # type: ignore[attr-defined]
-        return _done(request, _back_url(request))
+        return done(request, back_url(request))

@@ -20,53 +20,15 @@ from unfold.decorators import action, display
 from cedula import display as screen
 from cedula import selectors, services
 from cedula.admin.import_export import CedulaExportResource
+from cedula.admin.permissions import QueuePermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.admin.spend import batch_spend_view
+from cedula.console_actions import BATCH_BUTTONS, BATCH_EXPORT, BATCH_REVALIDATE, batch_button
 from cedula.importing import clean_file_name
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
+from cedula.request_audit import audit_request
 from cedula.services import revalidation
-from cedula.services.audit import audit_record
 
-# action -> (button text, what the confirmation says, permission, icon)
-BUTTONS: dict[str, tuple[str, str, str, str]] = {
-    BatchEvent.Action.RETRY_ERRORS: (
-        "Reintentar las fallidas",
-        "Las cédulas del lote que terminaron con error vuelven a la cola.",
-        "cedula.queue_lookups",
-        "replay",
-    ),
-    BatchEvent.Action.PAUSE: (
-        "Pausar el lote",
-        "Las cédulas en cola del lote salen de la cola hasta reanudar; la que se consulta ahora termina.",
-        "cedula.pause_lookups",
-        "pause_circle",
-    ),
-    BatchEvent.Action.RESUME: (
-        "Reanudar el lote",
-        "Las cédulas que la pausa sacó de la cola vuelven a ella.",
-        "cedula.pause_lookups",
-        "play_circle",
-    ),
-    BatchEvent.Action.MOVE_AHEAD: (
-        "Adelantar",
-        "El lote pasa delante de las demás importaciones (las consultas de personas siguen primero).",
-        "cedula.queue_lookups",
-        "keyboard_double_arrow_up",
-    ),
-    BatchEvent.Action.MOVE_BEHIND: (
-        "Atrasar",
-        "El lote pasa detrás de las demás importaciones.",
-        "cedula.queue_lookups",
-        "keyboard_double_arrow_down",
-    ),
-    BatchEvent.Action.CANCEL: (
-        "Cancelar pendientes",
-        "Las cédulas que el lote aún tiene en cola salen de ella. Las ya consultadas conservan su respuesta; las "
-        "nunca consultadas quedan «sin consultar (cancelada por el operador)» y pueden volver a encolarse.",
-        "cedula.queue_lookups",
-        "cancel",
-    ),
-}
 EXPORT_FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -81,7 +43,7 @@ def batch_page_url(batch_id: int) -> str:
 
 
 @admin.register(ImportBatch)
-class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imports only
+class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  # batches come from imports only
     list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
                     "paused_label", "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
@@ -89,15 +51,12 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
     change_form_before_template = "admin/cedula/importbatch/batch_page.html"
     actions = ["revalidate"]
 
-    def has_queue_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return request.user.has_perm("cedula.queue_lookups")
-
-    @action(description="Revalidar", permissions=["queue"])
+    @action(description=BATCH_REVALIDATE.label, permissions=["queue"])
     def revalidate(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = revalidation.batches_revalidate(
             batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
-        audit_record(request=request, action="batch.revalidate", target=queryset, count=count)
+        audit_request(request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
         self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
 
     @display(description="cédulas")
@@ -127,15 +86,15 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
         user = request.user
         buttons = [
             {
-                "action": action,
-                "label": label,
-                "icon": icon,
-                "url": reverse("admin:cedula_importbatch_action", args=[batch.pk, action]),
+                "action": spec.name,
+                "label": spec.label,
+                "icon": spec.icon,
+                "url": reverse("admin:cedula_importbatch_action", args=[batch.pk, spec.name]),
             }
-            for action, (label, _text, perm, icon) in BUTTONS.items()
-            if user.has_perm(perm)
-            and not (action == BatchEvent.Action.PAUSE and batch.is_paused)
-            and not (action == BatchEvent.Action.RESUME and not batch.is_paused)
+            for spec in BATCH_BUTTONS
+            if user.has_perm(spec.permission)
+            and not (spec.name == BatchEvent.Action.PAUSE and batch.is_paused)
+            and not (spec.name == BatchEvent.Action.RESUME and not batch.is_paused)
         ]
         return {
             "batch": batch,
@@ -147,7 +106,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
                 if values[key] or key in ("queued", Status.ACTIVE, Status.ERROR)
             ],
             "buttons": buttons,
-            "can_export": user.has_perm("cedula.export_cedulas"),
+            "can_export": user.has_perm(BATCH_EXPORT.permission),
             "export_urls": {
                 fmt: reverse("admin:cedula_importbatch_export", args=[batch.pk, fmt]) for fmt in EXPORT_FORMATS
             },
@@ -176,16 +135,17 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
 
     def batch_action_view(self, request: HttpRequest, batch_id: int, action: str) -> HttpResponse:
         """GET: the confirmation, with the number of rows the action will touch. POST: do it."""
-        if action not in BUTTONS:
+        spec = batch_button(action)
+        if spec is None:
             raise Http404
-        label, text, perm, _icon = BUTTONS[action]
-        if not request.user.has_perm(perm):
+        label = spec.label
+        if not request.user.has_perm(spec.permission):
             raise PermissionDenied
         batch = get_object_or_404(ImportBatch, pk=batch_id)
         back = batch_page_url(batch.pk)
         if request.method == "POST":
             count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
-            audit_record(request=request, action=f"batch.{action}", target=batch, count=count)
+            audit_request(request, action=spec.audit_code, target=batch, count=count)
             self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
             return HttpResponseRedirect(back)
         rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
@@ -195,7 +155,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
             "subtitle": None,
             "opts": self.opts,
             "label": label,
-            "text": text,
+            "text": spec.confirmation,
             "count": rows.count(),
             "back_url": back,
             "action_testid": action,
@@ -205,13 +165,13 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, ModelAdmin):  # batches come from imp
     def batch_export_view(self, request: HttpRequest, batch_id: int, fmt: str) -> HttpResponse:
         if fmt not in EXPORT_FORMATS:
             raise Http404
-        if not request.user.has_perm("cedula.export_cedulas"):
+        if not request.user.has_perm(BATCH_EXPORT.permission):
             raise PermissionDenied
         batch = get_object_or_404(ImportBatch, pk=batch_id)
         rows = CedulaInfo.objects.filter(import_batch=batch).order_by("id")
         dataset = CedulaExportResource().export(queryset=rows)
         services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
-        audit_record(request=request, action="batch.export", target=batch, count=len(dataset))
+        audit_request(request, action=BATCH_EXPORT.audit_code, target=batch, count=len(dataset))
         body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
         # Names stored before intake cleaned them may hold CR/LF or quotes: neither may reach a header.

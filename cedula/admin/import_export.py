@@ -30,7 +30,8 @@ from import_export.signals import post_import
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.widgets import UnfoldBooleanWidget
 
-from cedula import services
+from cedula import permissions, services
+from cedula.admin.permissions import ExportPermissionMixin
 from cedula.importing import (
     ImportFileError,
     ParsedFile,
@@ -41,7 +42,8 @@ from cedula.importing import (
 )
 from cedula.models import CedulaInfo, ImportBatch
 from cedula.registry.parser import RESULT_FIELDS
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
+from ops.net import client_ip
 from ops.uploads import REFUSED_ATTR
 
 if TYPE_CHECKING:
@@ -154,7 +156,7 @@ def _rejected_key(batch_id: int) -> str:
     return f"cedula-import-rejected:{batch_id}"
 
 
-class CedulaImportExportMixin(ImportExportMixin):
+class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
     """Mixed into CedulaInfoAdmin (before unfold's ModelAdmin)."""
 
     import_form_class = CedulaImportForm
@@ -167,10 +169,7 @@ class CedulaImportExportMixin(ImportExportMixin):
     skip_admin_log = True  # one LogEntry per row would be 100,000 rows; the ImportBatch is the record
 
     def has_import_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.import_cedulas")
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.export_cedulas")
+        return request.user.has_perm(permissions.IMPORT)
 
     def get_import_resource_classes(self, request: HttpRequest) -> list[type[resources.ModelResource]]:
         return [CedulaImportResource]
@@ -181,7 +180,7 @@ class CedulaImportExportMixin(ImportExportMixin):
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
         # The whole filter is exported: the record keeps the filter and the row count, not the rows.
-        audit_record(request=request, action="cedula.export", target=queryset, count=len(data),
+        audit_request(request, action="cedula.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 
@@ -273,18 +272,12 @@ class CedulaImportExportMixin(ImportExportMixin):
             return HttpResponseRedirect(f"{changelist}?import_batch__id__exact={outcome.batch_id}")
         report, parsed = outcome.report, outcome.parsed
         assert report is not None and parsed is not None  # imported or blocked: both carry them
-        audit_record(
-            request=request,
-            action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else outcome.file_name,
-            count=report.total_rows,
-            outcome="failure" if report.blocked else "success",
-            details={
-                "file_name": outcome.file_name,
-                "new": report.new,
-                "requeued": report.requeued,
-                "invalid": report.invalid,
-            },
+        services.cedula_import_audit(
+            report=report,
+            file_name=outcome.file_name,
+            actor=cast("User", request.user),
+            ip=client_ip(request),
+            via="consola",
         )
         if report.blocked:
             messages.error(
@@ -344,8 +337,8 @@ class CedulaImportExportMixin(ImportExportMixin):
         data = cache.get(_rejected_key(batch_id))
         if data is None:
             raise Http404("El CSV de filas rechazadas ya no está disponible.")
-        audit_record(
-            request=request,
+        audit_request(
+            request,
             action="cedula.import_rejected_download",
             target=ImportBatch.objects.filter(pk=batch_id).first(),
         )

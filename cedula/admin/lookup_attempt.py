@@ -18,14 +18,17 @@ from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
 from cedula import display as screen
+from cedula.admin.cedula_detail import snapshot_html
+from cedula.admin.cedula_search import parse_search, prefix_range
 from cedula.admin.dashboard import message_html
 from cedula.admin.filters import LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.pagination import CappedCountPaginator
+from cedula.admin.permissions import ExportPermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.admin.spend import spend_line
 from cedula.captcha_spend import attempt_spend
 from cedula.models import CedulaInfo, LookupAttempt
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 
 
 class LookupAttemptResource(resources.ModelResource):
@@ -42,7 +45,8 @@ class LookupAttemptResource(resources.ModelResource):
 
 
 @admin.register(LookupAttempt)
-class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # written by the worker only
+# Written by the worker only: read-only here.
+class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin, ModelAdmin):
     list_display = [
         "started_at",
         "cedula_link",
@@ -75,12 +79,9 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
     resource_classes = [LookupAttemptResource]
     export_form_class = ExportForm
 
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("cedula.export_cedulas")
-
     def get_data_for_export(self, request: HttpRequest, queryset: Any, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
-        audit_record(request=request, action="attempts.export", target=queryset, count=len(data),
+        audit_request(request, action="attempts.export", target=queryset, count=len(data),
                      filter_query=request.GET, cedula_ids=())  # fmt: skip
         return data
 
@@ -105,8 +106,6 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
 
     @display(description="captura (redactada)")
     def snapshot_text(self, obj: LookupAttempt) -> str:
-        from cedula.admin.cedula_info import snapshot_html
-
         if not obj.snapshot:
             return "—"
         # Text, never rendered: a copy of a foreign page with its digits masked.
@@ -114,8 +113,6 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportMixin, ModelAdmin):  # writte
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
         # The cedula's unique index finds its row; attempt_cedula_idx then lists its attempts. Never a LIKE scan.
-        from cedula.admin.cedula_info import parse_search, prefix_range
-
         if not search_term.strip():
             return queryset, False
         parsed = parse_search(search_term)

@@ -68,7 +68,13 @@ from cedula.services.import_previews import (
     import_previews_expire,
 )
 from cedula.services.import_sql import IMPORT_INSERT_BATCH
-from cedula.services.imports import IMPORT_SAMPLE_SIZE, ImportReport, cedula_import_preview, cedula_import_rows
+from cedula.services.imports import (
+    IMPORT_SAMPLE_SIZE,
+    ImportReport,
+    cedula_import_audit,
+    cedula_import_preview,
+    cedula_import_rows,
+)
 from cedula.services.outcomes import lookup_record_outcome, redact_snapshot, retry_delay_s
 from cedula.services.probe import gate_probe_once, gate_probe_request
 from cedula.services.queueing import (
@@ -140,6 +146,7 @@ __all__ = [
     "gate_probe_request",
     "cedula_import_preview",
     "cedula_import_rows",
+    "cedula_import_audit",
     "cedula_register_for_user",
     "cedula_request_lookup",
     "cedulas_queue_now",

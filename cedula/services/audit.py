@@ -2,29 +2,33 @@
 
     from cedula.services.audit import audit_record
 
-    audit_record(request=request, action="cedula.queue_now", target=queryset, count=affected)
-    audit_record(request=request, action="batch.cancel", target=batch, count=cancelled)
-    audit_record(request=request, action="cedula.revalidate", target="filtro", count=n, filter_query=request.GET)
-    audit_record(request=request, action="lookups.pause", outcome=AuditRecord.Outcome.DENIED)
+    audit_record(actor=user, ip=address, action="batch.cancel", target=batch, count=cancelled)
+    audit_record(actor=None, action="cedula.import", target=batch, details={"via": "import_cedulas"})  # a command
 
-A new action is a new code plus one line in ACTION_LABELS (no migration). Bulk actions write ONE record with their
-count, never one per row. The IP is read through ops.net.client_ip (the trusted-proxy rules).
+Entry points call it through cedula.request_audit.audit_request(request, ...), which reads the actor and the
+address off the request; a service never sees an HttpRequest.
+
+A console action or batch button is declared in cedula/console_actions.py (its code and label come from there);
+any other new action is a new code plus one line in ACTION_LABELS (no migration). Bulk actions write ONE record
+with their count, never one per row. The IP is read through ops.net.client_ip (the trusted-proxy rules) by the
+entry point.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from django.db import models
-from django.http import HttpRequest, QueryDict
+from django.http import QueryDict
 from django.utils import timezone
 
+from cedula.console_actions import CONSOLE_ACTIONS
 from cedula.models import AuditRecord, AuditRecordCedula, CedulaInfo
-from ops.net import client_ip
 
 if TYPE_CHECKING:
     from ops.accounts.models import User
@@ -38,31 +42,14 @@ Outcome = AuditRecord.Outcome
 AUDIT_NAMED_ROWS_MAX = 500
 
 ACTION_LABELS: dict[str, str] = {
-    # console actions on cedulas
-    "cedula.queue_now": "Consultar ahora",
-    "cedula.retry_failed": "Reintentar las fallidas",
-    "cedula.reset_pending": "Reiniciar a pendiente",
-    "cedula.lookup_now": "Consultar ahora (una cédula)",
-    "cedula.cancel": "Cancelar consultas",
-    "cedula.revalidate": "Revalidar",
+    # the console's declared actions and batch buttons (cedula/console_actions.py)
+    **{spec.audit_code: spec.audit_label for spec in CONSOLE_ACTIONS},
+    # console actions declared where they run (imports, exports, schedules, tasks)
     "cedula.import": "Importar cédulas",
     "cedula.export": "Exportar cédulas",
     "cedula.import_rejected_download": "Descargar filas rechazadas",
-    "cedula.data_subject_export": "Exportar datos de un titular",
     "attempts.export": "Exportar intentos de consulta",
     "changes.export": "Exportar los cambios",
-    "batch.cancel": "Cancelar lo pendiente de un lote",
-    "batch.retry_errors": "Reintentar los errores de un lote",
-    "batch.pause": "Pausar un lote",
-    "batch.resume": "Reanudar un lote",
-    "batch.move_ahead": "Adelantar un lote",
-    "batch.move_behind": "Atrasar un lote",
-    "batch.export": "Exportar los resultados de un lote",
-    "batch.revalidate": "Revalidar lotes",
-    "lookups.pause": "Pausar consultas",
-    "lookups.resume": "Reanudar consultas",
-    "lookups.probe": "Probar ahora el registro o el resolvedor",
-    "schedule.run_now": "Ejecutar tarea programada ahora",
     "task.resubmit": "Reenviar tareas",
     # objects changed through console forms (users, groups and permissions, schedules...)
     "object.add": "Crear",
@@ -89,24 +76,36 @@ ACTION_LABELS: dict[str, str] = {
 }
 
 _suppress_logentry: contextvars.ContextVar[bool] = contextvars.ContextVar("audit_suppress_logentry", default=False)
-_current_request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("audit_request", default=None)
+
+
+@dataclass(frozen=True)
+class AuditOrigin:
+    """Who is acting and from which address, for the request being served: the web's entry points bind it
+    (cedula.request_audit), so a record written without them (an admin LogEntry, a lockout) still says so.
+    `actor` is read when a record is written: a login changes the request's user halfway through."""
+
+    actor: Callable[[], Any]
+    ip: str | None
+
+
+_current_origin: contextvars.ContextVar[AuditOrigin | None] = contextvars.ContextVar("audit_origin", default=None)
 
 
 def action_label(code: str) -> str:
     return ACTION_LABELS.get(code, code)
 
 
-def bind_request(request: HttpRequest | None) -> contextvars.Token[HttpRequest | None]:
-    """Remember the request being served, for records written from signals (admin LogEntry, axes lockouts)."""
-    return _current_request.set(request)
+def bind_origin(origin: AuditOrigin | None) -> contextvars.Token[AuditOrigin | None]:
+    """Remember who acts from where while a request is served, for records written from signals."""
+    return _current_origin.set(origin)
 
 
-def unbind_request(token: contextvars.Token[HttpRequest | None]) -> None:
-    _current_request.reset(token)
+def unbind_origin(token: contextvars.Token[AuditOrigin | None]) -> None:
+    _current_origin.reset(token)
 
 
-def current_request() -> HttpRequest | None:
-    return _current_request.get()
+def current_origin() -> AuditOrigin | None:
+    return _current_origin.get()
 
 
 def logentry_audit_suppressed() -> bool:
@@ -153,7 +152,6 @@ def _named_cedula_ids(target: Any, cedula_ids: Iterable[int] | None) -> list[int
 
 def audit_record(
     *,
-    request: HttpRequest | None,
     action: str,
     target: models.Model | models.QuerySet[Any] | str | None = None,
     count: int | None = None,
@@ -161,6 +159,7 @@ def audit_record(
     filter_query: QueryDict | Mapping[str, Any] | str | None = None,
     details: Mapping[str, Any] | None = None,
     actor: User | None = None,
+    ip: str | None = None,
     cedula_ids: Iterable[int] | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
@@ -168,12 +167,17 @@ def audit_record(
 ) -> AuditRecord:
     """Record one staff action. `target` is one object, a queryset (a selection), or a text (a filter, a username);
     `count` is how many rows it touched; `filter_query` the changelist filter it ran on (stored as its query string).
-    `actor` defaults to the request's user; `request` may be None outside a request (a command, a task).
+    `actor` and `ip` say who acted from where; left out, they are those of the request being served (AuditOrigin),
+    none outside a request (a command, a task). Entry points pass them through cedula.request_audit.audit_request.
     `cedula_ids` names the cedula rows touched when the target does not say it; `target_type`/`target_id` override
     what is derived from `target`. `anonymous` records neither who nor from where (a person deleting themselves)."""
-    request = None if anonymous else request if request is not None else current_request()
-    if actor is None and request is not None:
-        user = getattr(request, "user", None)
+    origin = None if anonymous else current_origin()
+    if anonymous:
+        ip = None
+    elif ip is None and origin is not None:
+        ip = origin.ip
+    if actor is None and origin is not None:
+        user = origin.actor()
         actor = user if user is not None and user.is_authenticated else None
     derived_type, derived_id, target_repr = _target_fields(target)
     target_type = derived_type if target_type is None else target_type
@@ -187,7 +191,7 @@ def audit_record(
         at=timezone.now(),
         actor=actor,
         actor_email=actor.email if actor is not None else "",
-        ip=client_ip(request) if request is not None else None,
+        ip=ip,
         action=action,
         target_type=target_type,
         target_id=target_id,

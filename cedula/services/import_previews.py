@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula.importing import ImportFileError, ParsedFile, clean_file_name, parsed_from_json, parsed_json_chunks
-from cedula.preview_models import ImportPreview
+from cedula.models import ImportPreview
 from cedula.services.imports import ImportReport, cedula_import_rows
 
 if TYPE_CHECKING:

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula.importing import Classified, DuplicateRow, InvalidRow, SourceRow, classify_rows, clean_file_name
-from cedula.models import CedulaInfo, ImportBatch, Priority
+from cedula.models import AuditRecord, CedulaInfo, ImportBatch, Priority
+from cedula.services.audit import audit_record
 from cedula.services.dispatch import lookups_dispatch
 from cedula.services.import_sql import cedula_sets, insert_queued_cedulas, known_cedulas
 
@@ -185,6 +186,28 @@ def cedula_import_rows(
             transaction.on_commit(lookups_dispatch)
     logger.info("import_finished", file_name=file_name, batch_id=batch.pk, **_log_counts(report))
     return report
+
+
+def cedula_import_audit(
+    *, report: ImportReport, file_name: str, actor: User | None, ip: str | None, via: str
+) -> AuditRecord:
+    """The audit record of one import, the console's and the command's alike (`via` says which): the batch, the rows
+    of the file, what became of them, and `failure` when invalid rows blocked it."""
+    return audit_record(
+        actor=actor,
+        ip=ip,
+        action="cedula.import",
+        target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
+        count=report.total_rows,
+        outcome="failure" if report.blocked else "success",
+        details={
+            "file_name": file_name,
+            "via": via,
+            "new": report.new,
+            "requeued": report.requeued,
+            "invalid": report.invalid,
+        },
+    )
 
 
 def _log_counts(report: ImportReport) -> dict[str, int]:

@@ -19,7 +19,7 @@ from unfold.decorators import action
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from cedula.normalize import normalize_cedula
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 from ops.accounts import admin_security  # noqa: F401 - registers Auditoría and Bloqueos de ingreso
 from ops.accounts.models import User
 
@@ -99,7 +99,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
         users = list(queryset)
         devices = sum(two_factor_reset(user=user) for user in users)
-        audit_record(request=request, action="auth.2fa_reset", target=queryset, count=len(users),
+        audit_request(request, action="auth.2fa_reset", target=queryset, count=len(users),
                      details={"devices": devices, "users": [u.email for u in users][:50]})  # fmt: skip
         self.message_user(
             request, f"Verificación en dos pasos restablecida para {len(users)} usuarios: la activarán de nuevo."
@@ -114,7 +114,7 @@ class UserAdmin(BaseUserAdmin, ModelAdmin):
 
         users = list(queryset.order_by("email")[:50])
         codes = [(user.email, enrol_code_issue(user=user)) for user in users]
-        audit_record(request=request, action="auth.2fa_enrol_code_issued", target=queryset, count=len(users),
+        audit_request(request, action="auth.2fa_enrol_code_issued", target=queryset, count=len(users),
                      details={"users": [u.email for u in users]})  # fmt: skip
         context = {
             **self.admin_site.each_context(request),

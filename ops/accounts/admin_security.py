@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected
@@ -20,8 +20,10 @@ from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.importing import escape_formula
 from cedula.models import AuditRecord
-from cedula.services.audit import ACTION_LABELS, action_label, audit_record, suppress_logentry_audit
+from cedula.request_audit import audit_request
+from cedula.services.audit import ACTION_LABELS, action_label, suppress_logentry_audit
 from ops.accounts.models import LoginLock, User
+from ops.net import client_ip
 
 LOGIN_OUTCOME_COLORS = {"success": "success", "failure": "danger", "denied": "warning"}
 
@@ -113,7 +115,7 @@ class AuditRecordAdmin(ReadOnlyAdminMixin, SuperuserOnlyMixin, ExportMixin, Mode
 
     def get_data_for_export(self, request: HttpRequest, queryset: QuerySet, **kwargs: Any) -> Any:
         data = super().get_data_for_export(request, queryset, **kwargs)
-        audit_record(request=request, action="audit.export", target="auditoría", count=len(data),
+        audit_request(request, action="audit.export", target="auditoría", count=len(data),
                      filter_query=request.GET)  # fmt: skip
         return data
 
@@ -162,7 +164,10 @@ class LoginLockAdmin(ReadOnlyAdminMixin, SuperuserOnlyMixin, ModelAdmin):
 
         selected = list(queryset.values_list("username", "ip_address"))
         count = login_unlock(
-            usernames={u for u, _ in selected if u}, ips={ip for _, ip in selected if ip}, request=request
+            usernames={u for u, _ in selected if u},
+            ips={ip for _, ip in selected if ip},
+            actor=cast("User", request.user),  # the admin site lets only staff in
+            ip=client_ip(request),
         )
         self.message_user(request, f"Ingreso desbloqueado ({count} registros de intentos borrados).", messages.SUCCESS)
 
@@ -177,8 +182,8 @@ def audited_delete_selected(modeladmin: admin.ModelAdmin, request: HttpRequest, 
     with suppress_logentry_audit():
         response = delete_selected(modeladmin, request, queryset)
     if request.POST.get("post") and response is None:  # confirmed and done (else: the confirmation page)
-        audit_record(
-            request=request,
+        audit_request(
+            request,
             action="object.delete",
             target=f"selección de {queryset.model._meta.verbose_name_plural}",
             target_type=label,

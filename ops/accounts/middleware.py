@@ -7,7 +7,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
-from cedula.services.audit import audit_record, bind_request, unbind_request
+from cedula.request_audit import audit_request, request_origin
+from cedula.services.audit import bind_origin, unbind_origin
 from ops.accounts.security import staff_requires_2fa
 
 # Under /admin/, what a staff member may reach before the second factor: the 2FA pages, logging in and out.
@@ -19,16 +20,16 @@ class AuditRequestMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = bind_request(request)
+        token = bind_origin(request_origin(request))
         try:
             response = self.get_response(request)
             if response.status_code == 403 and request.method == "POST" and request.path.startswith("/admin/"):
                 # A console action refused for lack of permission: who tried is part of the trail.
                 if getattr(request, "user", None) is not None and request.user.is_authenticated:
-                    audit_record(request=request, action="console.denied", target=request.path, outcome="denied")
+                    audit_request(request, action="console.denied", target=request.path, outcome="denied")
             return response
         finally:
-            unbind_request(token)
+            unbind_origin(token)
 
 
 def _staff_cleared(request: HttpRequest) -> bool:

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from cedula import selectors as cedula_selectors
@@ -111,8 +110,9 @@ def cedula_user_refresh(*, user: User) -> RefreshDecision:
 # --- staff login lockout ------------------------------------------------------------------------------------------
 
 
-def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | None) -> int:
-    """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited."""
+def login_unlock(*, usernames: set[str], ips: set[str], actor: User | None, ip: str | None) -> int:
+    """Lift the lockout of these accounts and addresses (a superuser, from "Bloqueos de ingreso"); audited with who
+    did it from which address."""
     query = Q(pk__in=[])
     if usernames:
         query |= Q(username__in=usernames)
@@ -120,7 +120,8 @@ def login_unlock(*, usernames: set[str], ips: set[str], request: HttpRequest | N
         query |= Q(ip_address__in=ips)
     deleted = AccessAttempt.objects.filter(query).delete()[0]
     audit_record(
-        request=request,
+        actor=actor,
+        ip=ip,
         action="auth.unlock",
         target=", ".join(sorted(usernames | ips))[:255],
         count=deleted,
@@ -138,8 +139,8 @@ class AccountDeletion:
     cedula_row: str  # "deleted" | "unlinked" | "none"
 
 
-def account_delete(*, user: User, request: HttpRequest | None = None) -> AccountDeletion:
-    """A person deletes their own account (audited with who and from which address: `request`). Their cedula row
+def account_delete(*, user: User, ip: str | None = None) -> AccountDeletion:
+    """A person deletes their own account (audited with who and from which address: `ip`). Their cedula row
     goes with it, unless staff hold it (an import named it, new or already known, or the console created it:
     `staff_listed`): then it stays for staff, unlinked from the person.
     Attempts of a deleted row go with it (cascade); the refresh requests go with the user."""
@@ -158,8 +159,8 @@ def account_delete(*, user: User, request: HttpRequest | None = None) -> Account
         # Who acted and from where (the account's email stays on the record after the account goes; the actor link
         # is cleared with it); no cedula in the record.
         audit_record(
-            request=request,
             actor=user,
+            ip=ip,
             action="account.self_delete",
             target=f"usuario #{user_id}",
             details={

@@ -15,6 +15,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from cedula.request_audit import audit_request
 from cedula.services.audit import audit_record, logentry_audit_suppressed
 from ops.accounts.security import login_username
 
@@ -49,7 +50,6 @@ def audit_admin_form(sender: type[LogEntry], instance: LogEntry, created: bool, 
     elif action != "object.delete" and label == "auth.group":
         action = "permissions.change"
     audit_record(
-        request=None,
         action=action,
         target=instance.object_repr,
         count=1,
@@ -68,13 +68,13 @@ def staff_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwarg
     if request is not None and hasattr(request, "session"):
         # An absolute limit: activity does not extend a staff session past STAFF_SESSION_HOURS.
         request.session.set_expiry(timezone.now() + dt.timedelta(hours=settings.STAFF_SESSION_HOURS))
-    audit_record(request=request, action="auth.login", target=user, actor=user)
+    audit_request(request, action="auth.login", target=user, actor=user)
 
 
 @receiver(user_logged_out, dispatch_uid="audit_staff_logout")
 def staff_logged_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
     if user is not None and user.is_staff:
-        audit_record(request=request, action="auth.logout", target=user, actor=user)
+        audit_request(request, action="auth.logout", target=user, actor=user)
 
 
 @receiver(user_locked_out, dispatch_uid="audit_lockout")
@@ -91,8 +91,8 @@ def login_locked_out(
     ip = client_ip(request) if request is not None else None
     if AuditRecord.objects.filter(action="auth.lockout", at__gte=since, target_repr=tried, ip=ip).exists():
         return
-    audit_record(
-        request=request,
+    audit_request(
+        request,
         action="auth.lockout",
         target=tried,
         outcome="denied",

@@ -34,7 +34,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from unfold.widgets import UnfoldAdminTextInputWidget
 
-from cedula.services.audit import audit_record
+from cedula.request_audit import audit_request
 from ops.accounts.models import User
 
 logger = structlog.get_logger(__name__)
@@ -171,9 +171,9 @@ def verify_view(request: HttpRequest) -> HttpResponse:
         if device is not None:
             otp_login(request, device)
             recovery = isinstance(device, StaticDevice)
-            audit_record(request=request, action="auth.2fa_recovery_used" if recovery else "auth.2fa_verified")
+            audit_request(request, action="auth.2fa_recovery_used" if recovery else "auth.2fa_verified")
             return redirect(_next_url(request))
-        audit_record(request=request, action="auth.2fa_failed", outcome="denied")
+        audit_request(request, action="auth.2fa_failed", outcome="denied")
         form.add_error("token", "El código no es válido. Revisa la hora del teléfono o usa un código de recuperación.")
     return _page(request, "admin/accounts/two_factor_verify.html", form=form, title="Verificación en dos pasos")
 
@@ -184,9 +184,9 @@ def _enrol_code_page(request: HttpRequest, user: User) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if enrol_code_redeem(user=user, code=form.cleaned_data["code"]):
             request.session[_ENROL_PERMIT_SESSION_KEY] = user.pk
-            audit_record(request=request, action="auth.2fa_enrol_code_used", target=user)
+            audit_request(request, action="auth.2fa_enrol_code_used", target=user)
             return redirect(reverse("two_factor_enrol") + "?next=" + quote(_next_url(request)))
-        audit_record(request=request, action="auth.2fa_enrol_code_failed", target=user, outcome="denied")
+        audit_request(request, action="auth.2fa_enrol_code_failed", target=user, outcome="denied")
         form.add_error("code", "El código de alta no es válido o ya venció. Pide uno nuevo a un administrador.")
     return _page(
         request,
@@ -214,7 +214,7 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
             otp_login(request, device)
             request.session.pop(_ENROL_PERMIT_SESSION_KEY, None)
             request.session[_RECOVERY_SESSION_KEY] = recovery_codes_issue(user=user)
-            audit_record(request=request, action="auth.2fa_enrolled", target=user)
+            audit_request(request, action="auth.2fa_enrolled", target=user)
             return redirect(reverse("two_factor_recovery") + "?next=" + quote(_next_url(request)))
         form.add_error("token", "El código no coincide. Escanea el código QR de nuevo y escribe el código que muestra.")
     return _page(

@@ -122,7 +122,7 @@ def account_delete_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = _person(request)
         logout(request)
-        services.account_delete(user=user, request=request)
+        services.account_delete(user=user, ip=client_ip(request))
         messages.success(request, "Tu cuenta fue eliminada.")
         return redirect("accounts:login")
     return render(request, "accounts/account_delete.html", {"form": form})

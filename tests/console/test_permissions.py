@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from cedula import console_actions, services
 from cedula.models import Breaker, CedulaChange, Status
 from tests.helpers.console import PAGES
 
@@ -193,9 +194,44 @@ def test_the_roles_are_created_by_migration_with_their_permissions():
     assert readers and all(code.startswith("view_") for code in readers)
 
 
+# --- The matrix is the declaration: cedula/console_actions.py, read by the admin, the audit trail and the docs ------
+
+
+def test_every_declared_action_needs_a_permission_operators_hold_and_readers_lack():
+    from django.contrib.auth.models import Group
+
+    operators = set(Group.objects.get(name="Operadores").permissions.values_list("codename", flat=True))
+    readers = set(Group.objects.get(name="Consulta").permissions.values_list("codename", flat=True))
+    needed = {spec.permission.split(".", 1)[1] for spec in console_actions.CONSOLE_ACTIONS}
+
+    assert needed == {"queue_lookups", "pause_lookups", "export_cedulas", "probe_gate"}
+    assert needed <= operators and not needed & readers
+
+
+def test_the_permission_table_of_the_security_page_is_the_declaration():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "security.md").read_text()
+    rows = re.findall(r"^\| (.+?) \| `([a-z_.0-9]+)` \| `(cedula\.[a-z_]+)` \|$", text, flags=re.MULTILINE)
+    declared = [(spec.label, spec.audit_code, spec.permission) for spec in console_actions.CONSOLE_ACTIONS]
+
+    assert rows == declared
+
+
+def test_every_declared_service_exists_and_every_code_is_labelled_once():
+    from cedula.services.audit import ACTION_LABELS
+
+    assert [spec.service for spec in console_actions.CONSOLE_ACTIONS if spec.service and not callable(
+        getattr(services, spec.service, None))] == []  # fmt: skip
+    codes = [spec.audit_code for spec in console_actions.CONSOLE_ACTIONS]
+    assert len(codes) == len(set(codes))
+    assert all(ACTION_LABELS[spec.audit_code] == spec.audit_label for spec in console_actions.CONSOLE_ACTIONS)
+
+
 # --- Batches (issue 15): the batch page's buttons, its exports, the actions on a whole filter ------------------------
 
-BATCH_BUTTONS = ["retry_errors", "pause", "resume", "move_ahead", "move_behind", "cancel"]
+BATCH_BUTTONS = [spec.name for spec in console_actions.BATCH_BUTTONS]  # the page's buttons, as declared
 
 
 @pytest.fixture

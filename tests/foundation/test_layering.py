@@ -198,7 +198,7 @@ def _fake(path: str, source: str) -> tuple[Import, ...]:
          "services, selectors and models never import an entry point"),
         ("cedula/services/dispatch.py", "from cedula.admin import cedula_info\n",
          "services, selectors and models never import an entry point"),
-        ("cedula/models.py", "from cedula.services import lookups_dispatch\n",
+        ("cedula/models/cedula.py", "from cedula.services import lookups_dispatch\n",
          "models import no services, selectors or registry client"),
         ("cedula/services/outcomes.py", "from playwright.async_api import Page\n",
          "only cedula.registry.browser imports Playwright"),

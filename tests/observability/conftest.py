@@ -78,7 +78,7 @@ def log_output():
 @pytest.fixture
 def stand_in():
     pytest.importorskip("playwright")
-    from cedula.registry.simulator.server import start_simulator
+    from cedula.registry.simulator import start_simulator
 
     handle = start_simulator()
     yield handle

@@ -43,7 +43,7 @@ def test_the_export_holds_the_row_its_attempts_its_account_and_the_audit_records
         reverse("admin:cedula_cedulainfo_changelist"),
         {"action": "queue_now", "_selected_action": [row.pk, other.pk], "index": 0},
     )
-    audit_record(request=None, action="cedula.lookup_now", target=other)  # about someone else
+    audit_record(action="cedula.lookup_now", target=other)  # about someone else
 
     data = export(operator_client, row)
 
@@ -67,7 +67,7 @@ def test_the_export_is_recorded_in_the_audit_trail(operator_client, cedula_facto
 def test_a_row_without_an_account_exports_with_an_empty_account(operator_client, cedula_factory, batch_factory):
     batch = batch_factory(file_name="lote.csv")
     row = cedula_factory(import_batch=batch)
-    audit_record(request=None, action="cedula.import", target=batch, count=10)
+    audit_record(action="cedula.import", target=batch, count=10)
 
     data = export(operator_client, row)
 

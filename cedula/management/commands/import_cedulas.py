@@ -63,18 +63,7 @@ class Command(BaseCommand):
             requeue_existing=requeue_existing,
             skip_invalid=skip_invalid,
         )
-        from cedula.models import ImportBatch
-        from cedula.services.audit import audit_record
-
-        audit_record(
-            request=None,
-            action="cedula.import",
-            target=ImportBatch.objects.filter(pk=report.batch_id).first() if report.batch_id else file_name,
-            count=report.total_rows,
-            outcome="failure" if report.blocked else "success",
-            actor=importer,
-            details={"file_name": file_name, "via": "import_cedulas", "new": report.new, "invalid": report.invalid},
-        )
+        services.cedula_import_audit(report=report, file_name=file_name, actor=importer, ip=None, via="import_cedulas")
         self.stdout.write(json.dumps(report.counts(), ensure_ascii=False))
         if report.invalid_rows:
             self._row_report(report.invalid_rows, report.invalid)

@@ -35,7 +35,7 @@ from __future__ import annotations
 from cedula.registry.simulator.behaviours import Behaviours
 from cedula.registry.simulator.handle import SimulatorHandle
 from cedula.registry.simulator.outcomes import FAULT_CEDULAS, Outcome, demo_cedulas, expected_outcome, outcome_for
-from cedula.registry.simulator.server import start_simulator
+from cedula.registry.simulator.start import start_simulator
 
 __all__ = [
     "Behaviours",

@@ -27,6 +27,6 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No existe una cuenta con el correo {email}.", returncode=2)
         code = enrol_code_issue(user=user)
-        audit_record(request=None, actor=None, action="auth.2fa_enrol_code_issued", target=user, count=1,
+        audit_record(actor=None, action="auth.2fa_enrol_code_issued", target=user, count=1,
                      details={"via": "two_factor_enrol_code"})  # fmt: skip
         self.stdout.write(code)

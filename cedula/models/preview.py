@@ -1,4 +1,4 @@
-"""The server's record of an import waiting for its confirmation (imported by cedula.models, which is over size)."""
+"""The server's record of an import waiting for its confirmation."""
 
 from __future__ import annotations
 
