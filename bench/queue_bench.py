@@ -146,7 +146,7 @@ def queue_bulk(n: int, start: int) -> None:
 def bench_rate(site_url: str, db_path: Path) -> None:
     from cedula.models import LookupAttempt
 
-    gap, n = 1.0, 60
+    gap, n = (0.5, 8) if SMOKE else (1.0, 60)
     fresh_db()
     queue_bulk(n, 81_000_000)
     with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S=str(gap)):
@@ -158,7 +158,7 @@ def bench_rate(site_url: str, db_path: Path) -> None:
     rate = (n - 1) / span
     bound = 1 / gap
     print(
-        f"(a) rate-bound efficiency: {n} lookups, G={gap:.0f} s: {rate:.3f} lookups/s over {span:.1f} s "
+        f"(a) rate-bound efficiency: {n} lookups, G={gap:g} s: {rate:.3f} lookups/s over {span:.1f} s "
         f"(bound {bound:.3f}/s) -> ratio {rate / bound:.3f} (target >= 0.95)"
     )
 
@@ -167,9 +167,11 @@ def bench_priority(site_url: str, db_path: Path, trials: int = 3) -> None:
     from cedula.models import LookupAttempt
     from ops.accounts.models import User
 
-    gap = 5.0
+    gap = 1.0 if SMOKE else 5.0
+    bulk = 2_000 if SMOKE else 100_000
+    trials = 1 if SMOKE else trials
     fresh_db()
-    queue_bulk(100_000, 82_000_000)
+    queue_bulk(bulk, 82_000_000)
     latencies = []
     with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S=str(gap)):
         if not wait_for(lambda: count_attempts() >= 2, timeout=90):
@@ -188,31 +190,31 @@ def bench_priority(site_url: str, db_path: Path, trials: int = 3) -> None:
                 return
             started = LookupAttempt.objects.get(cedula=info).started_at.timestamp()
             latencies.append(started - requested)
-    pending = 100_000 - count_attempts() + trials
+    pending = bulk - count_attempts() + trials
     worst = max(latencies)
     print(
-        f"(b) priority latency with {pending:,} bulk rows pending, G={gap:.0f} s: request -> lookup start "
+        f"(b) priority latency with {pending:,} bulk rows pending, G={gap:g} s: request -> lookup start "
         + ", ".join(f"{x:.2f} s" for x in latencies)
         + f"; worst {worst:.2f} s vs bound G+2 = {gap + 2:.0f} s -> ratio {worst / (gap + 2):.2f} (target <= 1.0)"
     )
 
 
 def bench_memory(site_url: str, db_path: Path, total: int) -> None:
-    window = 20
+    first, window = (5, 5) if SMOKE else (50, 20)
     fresh_db()
     queue_bulk(total + window + 20, 83_000_000)
     with Cluster(site_url, db_path, REGISTRY_MIN_GAP_S="0") as cluster:
         assert cluster.proc is not None
         started = time.monotonic()
-        at_50 = median_mb_during(cluster.proc.pid, 50, window, timeout=600)
+        at_50 = median_mb_during(cluster.proc.pid, first, window, timeout=600)
         at_total = median_mb_during(cluster.proc.pid, total, window, timeout=total * 3)
         if at_50 is None or at_total is None:
             print(f"(c) FAILED: only {count_attempts()} lookups finished")
             return
         rate = count_attempts() / (time.monotonic() - started)
     print(
-        f"(c) worker memory (PSS of qcluster + Chromium, median while lookups {50}-{50 + window} and "
-        f"{total}-{total + window} run): {at_50:.0f} MB after 50 lookups, {at_total:.0f} MB after {total} "
+        f"(c) worker memory (PSS of qcluster + Chromium, median while lookups {first}-{first + window} and "
+        f"{total}-{total + window} run): {at_50:.0f} MB after {first} lookups, {at_total:.0f} MB after {total} "
         f"-> ratio {at_total / at_50:.2f} (target <= 1.2); {rate:.2f} lookups/s at gap 0"
     )
 
@@ -319,7 +321,7 @@ def bench_captcha(db_path: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=["a", "b", "c", "d"])
-    parser.add_argument("--lookups-c", type=int, default=500)
+    parser.add_argument("--lookups-c", type=int, default=20 if SMOKE else 500)
     args = parser.parse_args()
 
     if OUT.exists():

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from cedula import alerts, budget
-from cedula.models import BREAKER_PK, THROTTLE_PK, Breaker, CedulaInfo, LookupAttempt, Priority, Throttle
+from cedula.models import BREAKER_PK, THROTTLE_PK, Breaker, Priority, Throttle
+from cedula.selectors.budget import lookups_used_today
 from cedula.services.outage import breaker_blocks_claims, breaker_observe
 
 __all__ = ["breaker_blocks_claims", "breaker_observe"]  # re-exported: claims and outcomes import them from here
@@ -34,10 +35,7 @@ def bulk_gate(now: dt.datetime) -> tuple[bool, float | None]:
     if quiet is None and not max_per_day:
         return True, None
     local = timezone.localtime(now)
-    used = 0
-    if max_per_day:
-        used = LookupAttempt.objects.filter(started_at__gte=budget.local_day_start(local)).count()
-        used += CedulaInfo.objects.in_flight().count()
+    used = lookups_used_today(now=now) if max_per_day else 0
     if budget.bulk_allowed(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet):
         return True, None
     reopens = budget.bulk_reopens_at(local=local, used_today=used, max_per_day=max_per_day, quiet=quiet)

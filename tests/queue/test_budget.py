@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cedula import budget, selectors, services
+from cedula.services import gate
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
 
 BOGOTA = dt.timezone(dt.timedelta(hours=-5))
@@ -165,3 +166,28 @@ def test_the_dashboard_shows_the_budget_the_window_and_the_capacity(settings, ad
     assert "0 de 500 consultas hoy" in page
     assert "22:00-06:00" in page and "Solo consultas de personas" in page
     assert "Capacidad para las estimaciones: 500 consultas al día" in page
+
+
+@pytest.mark.django_db
+def test_the_dashboard_and_the_gate_count_the_lookup_in_flight_alike(settings):
+    # "Used today" has one definition: recorded attempts plus what a worker holds. With 2 recorded and 1 in flight
+    # against a budget of 3, the gate holds bulk work back and the dashboard says the budget is spent: not "2 of 3".
+    settings.REGISTRY_MAX_PER_DAY = 3
+    with time_machine.travel(NOON, tick=False):
+        done = _queue()
+        for minutes in (1, 2):
+            LookupAttempt.objects.create(
+                cedula=done, started_at=timezone.now() - dt.timedelta(minutes=minutes), outcome="active"
+            )
+        CedulaInfo.objects.filter(pk=done.pk).update(next_attempt_at=None, status=Status.ACTIVE)
+        _queue()
+        _queue()
+        held = services.lookup_claim_next()
+        assert held is not None
+
+        state = selectors.budget_state()
+        allowed, _wait = gate.bulk_gate(timezone.now())
+
+        assert state.used_today == 3 and state.percent_used == 100
+        assert (state.bulk_allowed, allowed) == (False, False)
+        assert services.lookup_claim_next() is None
