@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cedula import budget, selectors, services
-from cedula.services import gate
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Priority, Source, Status
+from cedula.services import gate
 
 BOGOTA = dt.timezone(dt.timedelta(hours=-5))
 NIGHT = dt.datetime(2026, 3, 2, 23, 30, tzinfo=BOGOTA)  # inside 22-06
