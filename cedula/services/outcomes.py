@@ -147,15 +147,7 @@ def lookup_record_outcome(
             info.changed_at_last_check = change is not None
         else:
             info.last_checked = now
-            info.last_error = (result.message or result.error_kind or "")[:2000]
-            info.error_kind = result.error_kind or ErrorKind.UNEXPECTED_PAGE
-            delay = retry_delay_s(info.attempts)
-            if delay is None:
-                info.status = Status.ERROR
-                info.next_attempt_at = None
-                info.attempts = 0
-            else:
-                info.next_attempt_at = now + dt.timedelta(seconds=delay)
+            _spend_retry(info, message=result.message or result.error_kind or "", error_kind=result.error_kind, now=now)
         info.save()
         if observed.charge_from is not None:
             streak_charge(from_attempt_id=observed.charge_from, now=now)
@@ -178,6 +170,23 @@ def lookup_record_outcome(
     return attempt
 
 
+def _spend_retry(
+    info: CedulaInfo, *, message: str, error_kind: str | None, now: dt.datetime, not_before: dt.datetime | None = None
+) -> None:
+    """The row's own failure spends one of its retries: the next after its backoff (never before `not_before`), or
+    `error` when none is left, until staff retry it."""
+    info.last_error = message[:2000]
+    info.error_kind = error_kind or ErrorKind.UNEXPECTED_PAGE
+    delay = retry_delay_s(info.attempts)
+    if delay is None:
+        info.status = Status.ERROR
+        info.next_attempt_at = None
+        info.attempts = 0
+        return
+    due = now + dt.timedelta(seconds=delay)
+    info.next_attempt_at = max(not_before, due) if not_before else due
+
+
 def streak_charge(*, from_attempt_id: int, now: dt.datetime) -> int:
     """The system failures of a streak that was refuted (the next answer or a confirming probe showed the system
     working) were their rows' own after all: each spends its row's retry now, as it would have then. Rows settled or
@@ -190,15 +199,9 @@ def streak_charge(*, from_attempt_id: int, now: dt.datetime) -> int:
         if info is None or info.claimed_at is not None or info.next_attempt_at is None:
             continue
         info.attempts += 1
-        info.last_error = attempt.message[:2000]
-        info.error_kind = attempt.error_kind or ErrorKind.UNEXPECTED_PAGE
-        delay = retry_delay_s(info.attempts)
-        if delay is None:
-            info.status = Status.ERROR
-            info.next_attempt_at = None
-            info.attempts = 0
-        else:
-            info.next_attempt_at = max(info.next_attempt_at, now + dt.timedelta(seconds=delay))
+        _spend_retry(
+            info, message=attempt.message, error_kind=attempt.error_kind, now=now, not_before=info.next_attempt_at
+        )
         info.save(update_fields=["attempts", "last_error", "error_kind", "status", "next_attempt_at", "updated_at"])
         charged += 1
     if charged:
