@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from cedula.registry.browser import CHROMIUM_ARGS, chromium_executable
+from cedula.registry.browser import CHROMIUM_ARGS, BrowserConfig
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
@@ -20,7 +20,7 @@ def chromium(monkeypatch):
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=list(CHROMIUM_ARGS), headless=True)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS), headless=True)
         yield browser
         browser.close()
         connections.close_all()
@@ -33,7 +33,7 @@ def browser_page(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_executable(), args=list(CHROMIUM_ARGS), headless=True)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS), headless=True)
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(20_000)
         yield context
@@ -43,3 +43,8 @@ def browser_page(monkeypatch):
 
 # The console is looked at on a desk and on a phone.
 WIDTHS = {"1440": (1440, 1000), "390": (390, 844)}
+
+
+def chromium_path() -> str | None:
+    """The Chromium the deployment's own client launches (None: Playwright's download), for a person's browser."""
+    return BrowserConfig.from_settings().executable

@@ -36,15 +36,10 @@ def person(user_factory):
 # --- A person's browser (real Chromium through Playwright) --------------------------------------------------------
 
 from cedula.registry.browser import CHROMIUM_ARGS as BROWSER_FLAGS  # noqa: E402
+from tests.helpers.browser import chromium_path  # noqa: E402
 
 # The flags every Chromium here needs (without them it floods the closed network).
 CHROMIUM_ARGS = list(BROWSER_FLAGS)
-
-
-def _chromium_executable() -> str | None:
-    from cedula.registry.browser import chromium_executable
-
-    return chromium_executable()  # None: Playwright's own download
 
 
 @pytest.fixture
@@ -55,7 +50,7 @@ def phone(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=_chromium_executable(), args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(locale="es-CO", viewport={"width": 390, "height": 844}, is_mobile=True)
         page = context.new_page()
         page.set_default_timeout(15_000)

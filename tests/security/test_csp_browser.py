@@ -11,7 +11,8 @@ from django.db import connections
 from django.urls import reverse
 
 from cedula.models import CedulaInfo, Status
-from cedula.registry.browser import CHROMIUM_ARGS, chromium_executable
+from cedula.registry.browser import CHROMIUM_ARGS
+from tests.helpers.browser import chromium_path
 
 PASSWORD = "clave-segura-123"
 
@@ -47,7 +48,7 @@ def browser(monkeypatch):
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_executable(), args=list(CHROMIUM_ARGS), headless=True)
+        chromium = p.chromium.launch(executable_path=chromium_path(), args=list(CHROMIUM_ARGS), headless=True)
         context = chromium.new_context(viewport={"width": 1400, "height": 1000})
         context.set_default_timeout(20_000)
         context.add_init_script(WATCH)

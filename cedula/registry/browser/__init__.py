@@ -17,7 +17,7 @@ dies, even by SIGKILL, the pipe closes and the driver closes every browser it la
 from __future__ import annotations
 
 from cedula.registry.browser.client import RegistryClient, SlotTaker
-from cedula.registry.browser.config import CHROMIUM_ARGS, BrowserConfig, chromium_executable, desktop_user_agent
+from cedula.registry.browser.config import CHROMIUM_ARGS, BrowserConfig, desktop_user_agent
 from cedula.registry.browser.form import SELECTORS
 from cedula.registry.browser.runner import BrowserRunner, get_runner
 from cedula.registry.parser import LookupReport
@@ -30,7 +30,6 @@ __all__ = [
     "LookupReport",
     "RegistryClient",
     "SlotTaker",
-    "chromium_executable",
     "desktop_user_agent",
     "get_runner",
 ]

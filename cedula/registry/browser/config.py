@@ -118,15 +118,6 @@ def resolve_chromium_executable(configured: str, stamp: Path, *, headless: bool 
     return None
 
 
-def chromium_executable() -> str | None:
-    """The Chromium this deployment uses, resolved from settings (also for tests that drive a person's browser)."""
-    from django.conf import settings
-
-    return resolve_chromium_executable(
-        settings.PLAYWRIGHT_CHROMIUM_EXECUTABLE, Path(settings.BASE_DIR) / "var" / ".chromium"
-    )
-
-
 def desktop_user_agent(browser_version: str) -> tuple[str, str]:
     """(User-Agent, navigator.platform) of desktop Chrome on this OS, in Chrome's reduced UA form."""
     major = browser_version.split(".", 1)[0] or "120"
