@@ -25,10 +25,22 @@ class ConsoleAction:
     service: str = ""  # a name in cedula.services, when the admin calls it by this declaration
     done: tuple[str, str] = ("", "")  # the message after it ran (one row, several rows; "{}" is "N cédulas")
     icon: str = ""  # a Material Symbols name, for buttons
+    none: str = ""  # the message when it found nothing to do (count 0), if it differs
+    submit: str = ""  # the dialog's button
 
-    def done_message(self, count: int) -> str:
+    def done_message(self, count: int, **names: str) -> str:
+        """What staff read after it ran, the count in words ("1 cédula", "3 cédulas"); `names` fill "{name}"."""
+        if count == 0 and self.none:
+            return self.none.format(**names)
         one, many = self.done
-        return (one if count == 1 else many).format("1 cédula" if count == 1 else f"{count} cédulas")
+        if not one:  # a batch button: its label and what it touched
+            one = many = f"{self.label}: {{}}."
+        return (one if count == 1 else many).format("1 cédula" if count == 1 else f"{count} cédulas", **names)
+
+
+def _same(text: str) -> tuple[str, str]:
+    """A message that reads the same for one row and for several."""
+    return text, text
 
 
 # The changelist's set-based actions: on the ticked rows, or on every row matching the filter ("todas las que
@@ -88,6 +100,9 @@ CEDULA_REVALIDATE = ConsoleAction(
     audit_code="cedula.revalidate",
     audit_label="Revalidar",
     permission=permissions.QUEUE,
+    done=_same(
+        "{} en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola no se tocan)."
+    ),
 )
 CEDULA_LOOKUP_NOW = ConsoleAction(
     name="lookup_now",
@@ -97,6 +112,9 @@ CEDULA_LOOKUP_NOW = ConsoleAction(
     permission=permissions.QUEUE,
     confirmation="La cédula pasa al frente de la cola de consultas.",
     icon="travel_explore",
+    done=_same("Consulta en cola."),
+    none="La cédula ya estaba en cola.",
+    submit="Consultar",
 )
 CEDULA_DATA_SUBJECT_EXPORT = ConsoleAction(
     name="data_subject_export",
@@ -114,6 +132,8 @@ LOOKUPS_PAUSE = ConsoleAction(
     permission=permissions.PAUSE,
     confirmation="El trabajador no toma más cédulas hasta reanudar.",
     icon="pause_circle",
+    done=_same("Consultas en pausa."),
+    submit="Pausar",
 )
 LOOKUPS_RESUME = ConsoleAction(
     name="resume_lookups",
@@ -123,6 +143,8 @@ LOOKUPS_RESUME = ConsoleAction(
     permission=permissions.PAUSE,
     confirmation="El trabajador vuelve a tomar cédulas.",
     icon="play_circle",
+    done=_same("Consultas reanudadas."),
+    submit="Reanudar",
 )
 LOOKUPS_PROBE = ConsoleAction(
     name="probe_gate",
@@ -133,6 +155,12 @@ LOOKUPS_PROBE = ConsoleAction(
     confirmation="El trabajador prueba enseguida si la causa de la pausa sigue (una carga de la página del registro o "
     "una consulta del saldo del resolvedor, sin consultar ninguna cédula).",
     icon="network_check",
+    done=(
+        "Prueba pedida: el trabajador la hace en unos segundos.",
+        "Prueba pedida: el trabajador la hace en unos segundos.",
+    ),
+    none="Las consultas ya no están en pausa: no hay nada que probar.",
+    submit="Probar",
 )
 
 # A batch page's buttons (name = BatchEvent.Action; service = cedula.services.BATCH_ACTIONS[name]).
@@ -200,6 +228,7 @@ BATCH_REVALIDATE = ConsoleAction(
     audit_code="batch.revalidate",
     audit_label="Revalidar lotes",
     permission=permissions.QUEUE,
+    done=_same("{} de las importaciones en cola para revalidar."),
 )
 BATCH_EXPORT = ConsoleAction(
     name="export",
@@ -218,6 +247,8 @@ SCHEDULE_RUN_NOW = ConsoleAction(
     permission=permissions.QUEUE,
     confirmation="La tarea se ejecuta una vez, ya, a través de la cola; su próxima ejecución no cambia.",
     icon="play_arrow",
+    done=_same("«{name}» en cola para ejecutarse ahora."),
+    submit="Ejecutar",
 )
 
 CONSOLE_ACTIONS: tuple[ConsoleAction, ...] = (

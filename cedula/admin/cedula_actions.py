@@ -179,12 +179,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         )
         audit_request(request, action=CEDULA_REVALIDATE.audit_code, target=queryset, count=count,
                      cedula_ids=named)  # fmt: skip
-        self.message_user(  # type: ignore[attr-defined]
-            request,
-            f"{count} cédulas en cola para revalidar (las que tienen error, nunca se consultaron o ya están en cola "
-            "no se tocan).",
-            messages.SUCCESS,
-        )
+        self.message_user(request, CEDULA_REVALIDATE.done_message(count), messages.SUCCESS)  # type: ignore[attr-defined]
 
     # --- row / detail action -----------------------------------------------------------------------------------------
 
@@ -197,15 +192,14 @@ class CedulaActionsMixin(QueuePermissionMixin):
             "title": CEDULA_LOOKUP_NOW.label,
             "description": CEDULA_LOOKUP_NOW.confirmation,
             "form_class": ConfirmForm,
-            "form_submit_text": "Consultar",
+            "form_submit_text": CEDULA_LOOKUP_NOW.submit,
         },
     )
     def lookup_now(self, request: HttpRequest, form: ConfirmForm, object_id: str) -> HttpResponse:
         count = services.cedulas_queue_now(ids=[int(object_id)])
         target = CedulaInfo.objects.filter(pk=object_id).first()
         audit_request(request, action=CEDULA_LOOKUP_NOW.audit_code, target=target, count=count)
-        message = "Consulta en cola." if count else "La cédula ya estaba en cola."
-        self.message_user(request, message, messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, CEDULA_LOOKUP_NOW.done_message(count), messages.SUCCESS)  # type: ignore[attr-defined]
         # From the list the dialog returns to the list (same filters and page); from the detail, to the detail.
         detail = reverse("admin:cedula_cedulainfo_change", args=[object_id])
         return done(request, back_url(request, default=detail))
@@ -236,13 +230,13 @@ class CedulaActionsMixin(QueuePermissionMixin):
             "title": "Pausar las consultas",
             "description": LOOKUPS_PAUSE.confirmation,
             "form_class": PauseForm,
-            "form_submit_text": "Pausar",
+            "form_submit_text": LOOKUPS_PAUSE.submit,
         },
     )
     def pause_lookups(self, request: HttpRequest, form: PauseForm) -> HttpResponse:
         services.breaker_pause(by=request.user.get_username(), reason=form.cleaned_data["reason"])
         audit_request(request, action=LOOKUPS_PAUSE.audit_code, details={"reason": form.cleaned_data["reason"]})
-        self.message_user(request, "Consultas en pausa.", messages.WARNING)  # type: ignore[attr-defined]
+        self.message_user(request, LOOKUPS_PAUSE.done_message(1), messages.WARNING)  # type: ignore[attr-defined]
         return done(request, back_url(request))
 
     @action(
@@ -254,11 +248,11 @@ class CedulaActionsMixin(QueuePermissionMixin):
             "title": "Reanudar las consultas",
             "description": LOOKUPS_RESUME.confirmation,
             "form_class": ConfirmForm,
-            "form_submit_text": "Reanudar",
+            "form_submit_text": LOOKUPS_RESUME.submit,
         },
     )
     def resume_lookups(self, request: HttpRequest, form: ConfirmForm) -> HttpResponse:
         services.breaker_resume(by=request.user.get_username())
         audit_request(request, action=LOOKUPS_RESUME.audit_code)
-        self.message_user(request, "Consultas reanudadas.", messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, LOOKUPS_RESUME.done_message(1), messages.SUCCESS)  # type: ignore[attr-defined]
         return done(request, back_url(request))

@@ -99,14 +99,14 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
             "title": SCHEDULE_RUN_NOW.label,
             "description": SCHEDULE_RUN_NOW.confirmation,
             "form_class": RunNowForm,
-            "form_submit_text": "Ejecutar",
+            "form_submit_text": SCHEDULE_RUN_NOW.submit,
         },
     )
     def run_now(self, request: HttpRequest, form: RunNowForm, object_id: str) -> HttpResponse:
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
         audit_request(request, action=SCHEDULE_RUN_NOW.audit_code, target=schedule, count=1)
-        self.message_user(request, f"«{schedule.name}» en cola para ejecutarse ahora.", messages.SUCCESS)
+        self.message_user(request, SCHEDULE_RUN_NOW.done_message(1, name=schedule.name), messages.SUCCESS)
         return done(request, reverse("admin:django_q_schedule_changelist"))
 
 

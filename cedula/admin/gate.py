@@ -36,15 +36,12 @@ class GateProbeMixin:
             "title": LOOKUPS_PROBE.label,
             "description": LOOKUPS_PROBE.confirmation,
             "form_class": ProbeForm,
-            "form_submit_text": "Probar",
+            "form_submit_text": LOOKUPS_PROBE.submit,
         },
     )
     def probe_gate(self, request: HttpRequest, form: ProbeForm) -> HttpResponse:
         cause = breaker_view()["cause"]
         asked = services.gate_probe_request(by=request.user.get_username())
         audit_request(request, action=LOOKUPS_PROBE.audit_code, details={"cause": cause, "asked": asked})
-        if asked:
-            self.message_user(request, "Prueba pedida: el trabajador la hace en unos segundos.", messages.INFO)  # type: ignore[attr-defined]
-        else:
-            self.message_user(request, "Las consultas ya no están en pausa: no hay nada que probar.", messages.INFO)  # type: ignore[attr-defined]
+        self.message_user(request, LOOKUPS_PROBE.done_message(1 if asked else 0), messages.INFO)  # type: ignore[attr-defined]
         return done(request, back_url(request))

@@ -57,7 +57,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
             batch_ids=queryset.values_list("pk", flat=True), requested_by=request.user.get_username()
         )
         audit_request(request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
-        self.message_user(request, f"{count} cédulas de las importaciones en cola para revalidar.", messages.SUCCESS)
+        self.message_user(request, BATCH_REVALIDATE.done_message(count), messages.SUCCESS)
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:
@@ -146,7 +146,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         if request.method == "POST":
             count = services.BATCH_ACTIONS[action](batch=batch, by=request.user)
             audit_request(request, action=spec.audit_code, target=batch, count=count)
-            self.message_user(request, f"{label}: {count} cédulas.", messages.SUCCESS)
+            self.message_user(request, spec.done_message(count), messages.SUCCESS)
             return HttpResponseRedirect(back)
         rows = services.rows_touched(rows=CedulaInfo.objects.filter(import_batch=batch), action=action)
         context = {

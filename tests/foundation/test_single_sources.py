@@ -204,3 +204,29 @@ def test_the_queue_predicates_are_written_in_the_queryset_only():
     assert str(waiting) == str(
         CedulaInfo.objects.filter(next_attempt_at__isnull=False, claimed_at__isnull=True).query.where
     )
+
+
+def test_a_console_actions_message_and_dialog_button_come_from_its_declaration():
+    # cedula/console_actions.py declares each action's messages and dialog button once; an admin that writes its own
+    # text beside it is a second copy (they once said "1 cédulas" where the declaration says "1 cédula").
+    literal = (ast.Constant, ast.JoinedStr)
+    found = []
+    for path in sorted((ROOT / "cedula" / "admin").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "message_user":
+                if len(node.args) > 1 and isinstance(node.args[1], literal):
+                    found.append(f"{path.name}:{node.lineno} message")
+            if isinstance(node, ast.Dict):
+                for key, value in zip(node.keys, node.values, strict=True):
+                    if isinstance(key, ast.Constant) and key.value == "form_submit_text" and isinstance(value, literal):
+                        found.append(f"{path.name}:{node.lineno} dialog button")
+    assert found == []
+
+
+def test_a_declared_message_counts_cedulas_in_words():
+    from cedula.console_actions import BATCH_BUTTONS, CEDULA_LOOKUP_NOW, CEDULA_REVALIDATE
+
+    assert BATCH_BUTTONS[0].done_message(1) == f"{BATCH_BUTTONS[0].label}: 1 cédula."
+    assert BATCH_BUTTONS[0].done_message(3) == f"{BATCH_BUTTONS[0].label}: 3 cédulas."
+    assert CEDULA_REVALIDATE.done_message(1).startswith("1 cédula en cola")
+    assert CEDULA_LOOKUP_NOW.done_message(0) == "La cédula ya estaba en cola."
