@@ -230,3 +230,16 @@ def test_a_declared_message_counts_cedulas_in_words():
     assert BATCH_BUTTONS[0].done_message(3) == f"{BATCH_BUTTONS[0].label}: 3 cédulas."
     assert CEDULA_REVALIDATE.done_message(1).startswith("1 cédula en cola")
     assert CEDULA_LOOKUP_NOW.done_message(0) == "La cédula ya estaba en cola."
+
+
+def test_a_console_permission_is_spelled_in_the_permissions_module_only():
+    # Seven admin files once held these as literals; a second spelling drifts the day a codename is renamed.
+    from cedula import permissions
+
+    names = {value for key, value in vars(permissions).items() if key.isupper() and isinstance(value, str)}
+    elsewhere = sorted(
+        f"{path}:{node.lineno} {node.value}"
+        for path, node in _constants()
+        if node.value in names and path != "cedula/permissions.py"
+    )
+    assert len(names) >= 6 and elsewhere == []
