@@ -14,7 +14,8 @@ lookup's own solve, and an idle worker, which calls nothing, spends nothing.
 
 A token is handed out once (`take`), never older than the safe age; a token the page refused is reported to the
 service where its API allows (`refused`). Every solve is accounted in CaptchaSpend (solved, used, refused, wasted),
-drained into the next lookup's report (`spend`): waste of tokens that expired unused lands on the report after it.
+accounted when its token is settled and drained into that lookup's report (`spend`): the lookup that sends a token
+carries its solve; a token that expired unused lands, solve and waste, on the report after it.
 """
 
 from __future__ import annotations
@@ -130,16 +131,16 @@ class CaptchaPipeline:
         """Whether this token may still be sent (younger than the safe age); one too old is counted as wasted."""
         if solved.age() <= self.config.safe_age_s:
             return True
-        self._spend["wasted"] += 1
+        self._settle("wasted")
         logger.info("captcha_token_expired", task_id=solved.task_id, age_s=round(solved.age(), 1))
         return False
 
     def sent(self, solved: Solved) -> None:
-        self._spend["used"] += 1
+        self._settle("used")
 
     def unused(self, solved: Solved) -> None:
         """A token taken but never sent (the lookup ended before its POST): it cannot be trusted to be unused."""
-        self._spend["wasted"] += 1
+        self._settle("wasted")
 
     async def refused(self, solved: Solved) -> None:
         """The page refused this token: say so to the service (where its API allows), count it."""
@@ -180,7 +181,6 @@ class CaptchaPipeline:
             while len(self._failures) > 4:
                 self._failures.popleft()
         else:
-            self._spend["solved"] += 1
             self.solve_s += _SMOOTHING * (solved.solve_s - self.solve_s)
             self._ready.append(solved)
         finally:
@@ -190,14 +190,20 @@ class CaptchaPipeline:
     def _drop_stale(self) -> None:
         while self._ready and self._ready[0].age() > self.config.safe_age_s:
             old = self._ready.popleft()
-            self._spend["wasted"] += 1
+            self._settle("wasted")
             logger.info("captcha_token_expired", task_id=old.task_id, age_s=round(old.age(), 1))
 
     def _drop_ready(self, reason: str) -> None:
         if self._ready:
             logger.info("captcha_tokens_dropped", count=len(self._ready), reason=reason)
-        self._spend["wasted"] += len(self._ready)
+        self._settle("wasted", len(self._ready))
         self._ready.clear()
+
+    def _settle(self, how: str, count: int = 1) -> None:
+        # A solve is paid for when it is made, but accounted when its token is settled (sent, or wasted): so the
+        # lookup that sends a token solved ahead carries its cost, not the lookup that happened to run meanwhile.
+        self._spend["solved"] += count
+        self._spend[how] += count
 
     @staticmethod
     def _system(exc: CaptchaError) -> bool:
