@@ -15,6 +15,10 @@ def _isolated_settings(settings, tmp_path):
     settings.CAPTCHA_POLL_S = 0.1
     settings.CAPTCHA_NO_SLOT_WAIT_S = 0.2
     settings.CAPTCHA_ZERO_BALANCE_WAIT_S = 1.0
+    # A solver account's silence after "zero balance" is kept per process: no test inherits another's.
+    from cedula.registry.captcha import polite
+
+    polite._QUIET_UNTIL.clear()
     # The production hasher costs ~0.5 s per login or registration.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Rate-limit counters live in the cache: every test starts with none.

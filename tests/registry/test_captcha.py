@@ -158,6 +158,23 @@ def test_after_zero_balance_the_solver_is_left_alone_for_its_wait(site):
     assert len(solver_calls(site)) == asked  # nothing asked within the wait
 
 
+def test_a_balance_read_that_finds_funds_ends_the_silence_for_every_client_of_the_account(site):
+    # The gate's probe reads the balance with its own client; the worker's solver must hear that the account was
+    # refilled, or its lookups go on refusing themselves (and spending their rows' retries) for the whole wait.
+    lookups, probe = solver_for(site), solver_for(site)
+    site.set_solver_error("ERROR_ZERO_BALANCE")
+    with pytest.raises(CaptchaError):
+        asyncio.run(lookups.solve(site_key=site.site_key, page_url=site.url, timeout_s=2))
+    assert asyncio.run(probe.get_balance()) == 0.0  # still empty: the silence stays
+    with pytest.raises(CaptchaError):
+        asyncio.run(lookups.solve(site_key=site.site_key, page_url=site.url, timeout_s=2))
+
+    site.set_solver_error(None)
+    assert asyncio.run(probe.get_balance()) > 0
+    solved = asyncio.run(lookups.solve(site_key=site.site_key, page_url=site.url, timeout_s=10))
+    assert solved.token
+
+
 @pytest.mark.parametrize(("kind", "reported"), [("2captcha", True), ("anticaptcha", True), ("capsolver", False)])
 def test_a_refused_token_is_reported_where_the_api_allows(site, kind, reported):
     solver = solver_for(site, kind)

@@ -65,7 +65,9 @@ class CaptchaPipeline:
         self._site: tuple[str, str] | None = None  # (site key, page URL) of the last captcha page seen
         self._ready: collections.deque[Solved] = collections.deque()
         self._in_flight: set[asyncio.Task[None]] = set()
-        self._failures: collections.deque[CaptchaError] = collections.deque()
+        # Solves that failed, with when (monotonic): a lookup hears only of failures during its own wait, so a burst of
+        # refusals from before (an empty account, since refilled) is not charged to the lookups that come after it.
+        self._failures: collections.deque[tuple[float, CaptchaError]] = collections.deque()
         self._changed: asyncio.Event | None = None
         self._due_after = 0
         self._spend = {"solved": 0, "used": 0, "refused": 0, "wasted": 0}
@@ -110,13 +112,16 @@ class CaptchaPipeline:
                 self._drop_ready("site_key_changed")
             self._site = (site_key, page_url)
             self.plan(due_after=self._due_after)
-        deadline = time.monotonic() + timeout_s
+        asked = time.monotonic()
+        deadline = asked + timeout_s
         while True:
             self._drop_stale()
             if self._ready:
                 return self._ready.popleft()
-            if self._failures and (not self._in_flight or self._system(self._failures[0])):
-                raise self._failures.popleft()
+            while self._failures and self._failures[0][0] < asked:
+                self._failures.popleft()
+            if self._failures and (not self._in_flight or self._system(self._failures[0][1])):
+                raise self._failures.popleft()[1]
             if not self._in_flight:
                 self._start(site_key, page_url)
             remaining = deadline - time.monotonic()
@@ -177,7 +182,7 @@ class CaptchaPipeline:
         try:
             solved = await self.solver.solve(site_key=site_key, page_url=page_url, timeout_s=self.config.timeout_s)
         except CaptchaError as exc:
-            self._failures.append(exc)
+            self._failures.append((time.monotonic(), exc))
             while len(self._failures) > 4:
                 self._failures.popleft()
         else:

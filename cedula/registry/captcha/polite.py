@@ -20,13 +20,27 @@ NO_SLOT = "ERROR_NO_SLOT_AVAILABLE"
 ZERO_BALANCE = "ERROR_ZERO_BALANCE"
 T = TypeVar("T")
 
+# The silence after "zero balance" belongs to the account, not to one client object: every solver of this process for
+# the same service and key keeps it (the pipeline's and the gate's probe alike), and a balance read that finds funds
+# ends it, so the lookups do not go on refusing themselves after the account was refilled.
+_QUIET_UNTIL: dict[tuple[str, str], float] = {}
+
 
 @dataclass
 class PoliteSolver(CaptchaSolver):
     api_url: str
     api_key: str
     manners: Manners = field(default_factory=Manners)
-    _quiet_until: float = field(default=0.0, repr=False)
+
+    @property
+    def _account(self) -> tuple[str, str]:
+        return self.api_url, self.api_key
+
+    def _heard_balance(self, balance: float) -> float:
+        """A balance read: with funds, the silence after "zero balance" is over."""
+        if balance > 0:
+            _QUIET_UNTIL.pop(self._account, None)
+        return balance
 
     async def solve(self, *, site_key: str, page_url: str, timeout_s: float) -> Solved:
         self._may_call()
@@ -56,7 +70,7 @@ class PoliteSolver(CaptchaSolver):
     def _may_call(self) -> None:
         if not self.api_key:
             raise solver_error("ERROR_WRONG_USER_KEY")
-        if time.monotonic() < self._quiet_until:
+        if time.monotonic() < _QUIET_UNTIL.get(self._account, 0.0):
             raise solver_error(ZERO_BALANCE, "en espera antes de volver a preguntar")
 
     async def _noted(self, call: Awaitable[T]) -> T:
@@ -64,7 +78,7 @@ class PoliteSolver(CaptchaSolver):
             return await call
         except CaptchaError as exc:
             if exc.code == ZERO_BALANCE:
-                self._quiet_until = time.monotonic() + self.manners.zero_balance_wait_s
+                _QUIET_UNTIL[self._account] = time.monotonic() + self.manners.zero_balance_wait_s
             if exc.code not in (NO_SLOT,):
                 logger.warning("captcha_refused", solver=self.name, code=exc.code)
             raise

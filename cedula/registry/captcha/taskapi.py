@@ -64,7 +64,7 @@ class TaskApiSolver(PoliteSolver):
             raise solver_error("ERROR_WRONG_USER_KEY")
         data = await self._call("getBalance", {}, time.monotonic() + self.manners.request_timeout_s)
         try:
-            return float(data.get("balance", ""))
+            return self._heard_balance(float(data.get("balance", "")))
         except (TypeError, ValueError) as exc:
             raise solver_error("unreachable", "saldo ilegible") from exc
 

@@ -34,7 +34,7 @@ class TwoCaptchaSolver(PoliteSolver):
             raise solver_error("ERROR_WRONG_USER_KEY")
         value = await self._call("res.php", {"action": "getbalance"}, time.monotonic() + self.manners.request_timeout_s)
         try:
-            return float(value)
+            return self._heard_balance(float(value))
         except ValueError as exc:
             raise solver_error("unreachable", "saldo ilegible") from exc
 
