@@ -150,6 +150,12 @@ def _named_cedula_ids(target: Any, cedula_ids: Iterable[int] | None) -> list[int
     return ids if len(ids) <= AUDIT_NAMED_ROWS_MAX else []
 
 
+def _clean(text: object) -> str:
+    # A refused request's path or value is recorded as sent, less what no database column can hold (PostgreSQL
+    # refuses NUL in text; a denied "/admin/x/%00/change/" must be audited, not turn into a 500).
+    return ("" if text is None else str(text)).replace("\x00", "\ufffd")
+
+
 def audit_record(
     *,
     action: str,
@@ -193,9 +199,9 @@ def audit_record(
         actor_email=actor.email if actor is not None else "",
         ip=ip,
         action=action,
-        target_type=target_type,
-        target_id=target_id,
-        target_repr=target_repr,
+        target_type=_clean(target_type),
+        target_id=_clean(target_id),
+        target_repr=_clean(target_repr),
         count=count,
         outcome=outcome,
         details=extra,
