@@ -7,6 +7,10 @@ settings' pragmas), so neither warms the other's cache or memory. Prints wall ti
 "ours" is the console's confirm POST (admin test client): read the stored upload, classify, one query for the known
 cedulas, one INSERT; the preview POST before it is timed apart. "plain" is what import-export's own confirm step
 runs: a tablib dataset and resource.import_data(dry_run=False) with use_bulk=True.
+
+The preview must be the confirmation page and the confirm a redirect that stored every row, or the bench stops: a
+login redirect answers fast too. `BENCH_SMOKE=1` runs both paths on 2,000 rows: a check, not a figure (the targets
+are not enforced at that size).
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from devtools.bench import SMOKE, expect_page, sized  # noqa: E402
+
 TARGET_RATIO = 7.0
 MAX_SECONDS = 5.0
 MAX_PEAK_MB = 400.0
@@ -86,7 +94,6 @@ def run_path(which: str, csv_path: Path, workdir: Path) -> dict[str, float]:
 
 
 def child(which: str, csv_path: Path) -> None:
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -120,12 +127,12 @@ def child(which: str, csv_path: Path) -> None:
             reverse("admin:cedula_cedulainfo_import"), {"import_file": SimpleUploadedFile(csv_path.name, data)}
         )
         extra["preview_seconds"] = time.perf_counter() - started
+        expect_page("preview", preview.status_code, preview.content, 'name="import_file_name"')
         page = preview.content.decode()
         fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
-        assert preview.status_code == 200 and "import_file_name" in fields, preview.status_code
         started, cpu_started = time.perf_counter(), _cpu()
         done = client.post(reverse("admin:cedula_cedulainfo_process_import"), fields)
-        assert done.status_code == 302, done.status_code
+        expect_page("confirm", done.status_code, done.get("Location", ""), "/cedulainfo/", expected_status=302)
     else:
         from import_export import resources
         from import_export.formats.base_formats import CSV
@@ -144,6 +151,9 @@ def child(which: str, csv_path: Path) -> None:
     elapsed = time.perf_counter() - started
     extra["cpu_seconds"] = _cpu() - cpu_started
     rows = CedulaInfo.objects.count()
+    expected = sum(1 for _ in csv_path.open(encoding="utf-8")) - 1
+    if rows != expected:
+        raise SystemExit(f"{which}: {rows:,} rows stored of {expected:,} in the file (not the import this bench times)")
     connection.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "peak_mb": peak, "rss_before_mb": rss_before, "rows": rows, **extra}))
@@ -151,7 +161,7 @@ def child(which: str, csv_path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=sized(100_000, 2_000))
     parser.add_argument("--only", choices=["ours", "plain"])
     parser.add_argument("--child", choices=["ours", "plain"], help=argparse.SUPPRESS)
     parser.add_argument("--file", type=Path, help=argparse.SUPPRESS)
@@ -185,9 +195,11 @@ def main() -> int:
             print(f"ours within target (<= {MAX_SECONDS:.0f} s, < {MAX_PEAK_MB:.0f} MB): {'yes' if ok else 'NO'}")
         if len(results) == 2:
             ratio = results["plain"]["seconds"] / results["ours"]["seconds"]
-            print(f"ratio plain/ours: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x): {'yes' if ratio >= 7 else 'NO'}")
+            print(f"ratio plain/ours: {ratio:.1f}x (target >= {TARGET_RATIO:.0f}x): {'yes' if ratio >= TARGET_RATIO else 'NO'}")
             ok = ok and ratio >= TARGET_RATIO
-    return 0 if ok else 1
+    if SMOKE:
+        print("(BENCH_SMOKE=1: pages and rows checked; the targets mean nothing at this size and are not enforced)")
+    return 0 if ok or SMOKE else 1
 
 
 if __name__ == "__main__":
