@@ -25,6 +25,7 @@ from unfold.enums import ActionVariant
 from cedula import data_subject, permissions, services
 from cedula.admin.dashboard import breaker_view
 from cedula.admin.dialogs import ConfirmForm, PauseForm, back_url, done
+from cedula.admin.filters import active_filter_chips
 from cedula.admin.permissions import QueuePermissionMixin
 from cedula.console_actions import (
     CEDULA_DATA_SUBJECT_EXPORT,
@@ -47,19 +48,10 @@ logger = structlog.get_logger(__name__)
 NON_FILTER_PARAMS = {"p", "o", "_changelist_filters", "_to_field", "_popup"}
 
 
-def _describe_filters(changelist: Any) -> str:
-    """The filters and search in words, for the confirmation ("estado: Error · búsqueda: 1234567")."""
-    parts = []
-    for spec in changelist.filter_specs:
-        if not spec.has_output() and not getattr(spec, "used_parameters", None):
-            continue
-        chosen = [str(choice["display"]) for choice in spec.choices(changelist) if choice.get("selected")]
-        chosen = [c for c in chosen if c not in ("Todo", "All", "Todos")]
-        if chosen:
-            parts.append(f"{spec.title}: {', '.join(chosen)}")
-    if changelist.query:
-        parts.append(f"búsqueda: {changelist.query}")
-    return " · ".join(parts) or "ninguno (todas las cédulas)"
+def describe_filters(request: HttpRequest, model_admin: Any) -> list[dict[str, str]]:
+    """Every active filter and the search, as the list's chips name them (one reading of the query string for both
+    screens): the confirmation says exactly which rows it acts on, and "todas las cédulas" only when none is set."""
+    return [{"label": chip["label"], "value": chip["value"]} for chip in active_filter_chips(request, model_admin)]
 
 
 def _set_action(spec: ConsoleAction) -> Callable[..., None]:
@@ -157,6 +149,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         if request.method == "POST":
             self._run_set_action(request, spec, rows)
             return HttpResponseRedirect(back)
+        count = services.rows_touched(rows=rows, action=name).count()
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]
             "title": f"{spec.label} · todas las que coinciden con el filtro",
@@ -164,8 +157,8 @@ class CedulaActionsMixin(QueuePermissionMixin):
             "opts": self.opts,  # type: ignore[attr-defined]
             "label": f"{spec.label}: todas las que coinciden con el filtro",
             "text": spec.confirmation,
-            "filter_description": _describe_filters(changelist),
-            "count": services.rows_touched(rows=rows, action=name).count(),
+            "filters": describe_filters(request, self),
+            "count": count,
             "back_url": back,
             "action_testid": name,
         }

@@ -129,9 +129,9 @@ def _describe_filter(
     for spec in model_admin.list_filter:
         if isinstance(spec, type) and getattr(spec, "parameter_name", None) == name and name in params:
             value = params[name]
-            return str(getattr(spec, "title", name)), dict(QUEUE_CHOICES).get(
-                value, value
-            ) if spec is QueueFilter else value
+            # The choice's own words ("Sí", "en cola o en consulta"), as the filter's dropdown shows them.
+            choices = dict(spec(request, {name: params.getlist(name)}, model_admin.model, model_admin).lookup_choices)
+            return str(getattr(spec, "title", name)), str(choices.get(value, value))
     try:
         field = model_admin.model._meta.get_field(name)
     except FieldDoesNotExist:
