@@ -38,7 +38,7 @@ VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 INSTALLED_APPS = [
-    "unfold",
+    "ops.admin_site.ConsoleAdminConfig",  # Unfold, with the console's site (its search finds cedulas)
     "unfold.contrib.filters",
     "unfold.contrib.forms",
     "unfold.contrib.import_export",

@@ -14,6 +14,8 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "cedula.admin.dashboard.dashboard_callback",
     # Layout rules beyond the classes Unfold's prebuilt stylesheet holds (cedula/static/cedula/console.css).
     "STYLES": [lambda request: static("cedula/console.css")],
+    # The command palette finds cedulas (a number or its first digits) as the sidebar search does: ops/admin_site.py.
+    "COMMAND": {"search_callback": "ops.admin_site.command_search", "search_models": False},
     "SIDEBAR": {
         "show_search": True,
         # Every page the console has is in the navigation below, in Spanish; the generic list would repeat them.

@@ -1,32 +1,44 @@
-"""The cedula search of the console's lists: an exact cedula in any format, or the first digits and * (a range read
-off the unique index, never a LIKE scan)."""
+"""The cedula search of the console's lists and the sidebar: a cedula or its first digits, typed as staff read them
+(a range read off the unique index, never a LIKE scan)."""
 
 from __future__ import annotations
 
+import re
+
 from cedula.normalize import ascii_digits, normalize_cedula
 
-# A search term ending in one of these asks for every cedula that starts with its digits.
+# A search term ending in one of these asks for every cedula that starts with its digits (the older syntax: a plain
+# number of 4 digits or more does the same now).
 PREFIX_MARKERS = ("*", "…", "...")
 PREFIX_MIN_DIGITS = 4
-SEARCH_HELP = "Cédula (1.234.567) o inicio y * (7654*)"  # a prefix needs at least 4 digits
+SEARCH_HELP = "Cédula o sus primeros dígitos, con o sin puntos (1.162.634.974, 1162634 o 1162)"
+_SEPARATORS = re.compile(r"[\s.,'’\-]")
 
 
 def parse_search(term: str) -> tuple[str, str] | None:
     """("exact", digits) or ("prefix", digits) for a search term; None when it cannot match any cedula.
 
-    A prefix is the first digits of the number as written, without leading zeros (cedulas are stored without them):
-    "7654*" finds 7654, 76540, 7654321 and 1.076.540.000 does not match. Compared as text on the unique column:
-    cedula >= '7654' AND cedula < '7655' is a range read off its index whatever the lengths.
+    Staff type part of a number as they read it: "1162", "1.162.634" or "1162634974" all find 1.162.634.974. A number
+    of 4 digits or more, with or without separators, is the first digits of the cedulas sought (the whole cedula
+    included: it starts with itself); a shorter one is a whole 3-digit cedula. Cedulas are stored without leading
+    zeros, and a prefix is compared as text on the unique column: cedula >= '1162' AND cedula < '1163' is one range
+    read off its index whatever the lengths, never a LIKE scan.
     """
-    term = term.strip()
+    term, marked = term.strip(), False
     for marker in PREFIX_MARKERS:
         if term.endswith(marker):
-            digits = "".join(ch for ch in ascii_digits(term[: -len(marker)]) if ch in "0123456789").lstrip("0")
-            if len(digits) < PREFIX_MIN_DIGITS or len(digits) > 10:
-                return None
+            term, marked = term[: -len(marker)], True
+            break
+    plain = _SEPARATORS.sub("", ascii_digits(term))
+    if plain.isdigit():
+        digits = plain.lstrip("0")
+        if PREFIX_MIN_DIGITS <= len(digits) <= 10:
             return "prefix", digits
+        if 3 <= len(digits) < PREFIX_MIN_DIGITS and not marked:
+            return "exact", digits
+        return None
     try:
-        return "exact", normalize_cedula(term)
+        return "exact", normalize_cedula(term)  # "CC 1.234.567" and the other ways people write a cedula
     except ValueError:
         return None
 
