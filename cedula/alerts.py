@@ -10,6 +10,7 @@ the checks run inside it, so it reaches on-call as a missed Sentry cron check-in
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import sentry_sdk
@@ -59,15 +60,18 @@ def error_rate_message(stats: selectors.ErrorRate, *, recovered: bool = False) -
     return f"lookup error rate recovered: {figures}" if recovered else f"lookup error rate {figures}"
 
 
-def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
-    """The scheduled check: alert when the error rate of the last window is over the threshold, once per cooldown,
-    and once more when it recovers. Returns "fired", "recovered" or None (nothing sent).
+@dataclass(frozen=True)
+class Reading:
+    """What an alert's rule sees at one moment: `bad` (it would fire), `known` (enough evidence either way), the
+    figures. The scheduled checks act on it; the dashboard shows the same reading, taken when the page is drawn."""
 
-    A window with fewer than ERROR_RATE_MIN_ATTEMPTS attempts changes nothing: a quiet queue (or an open breaker)
-    is no evidence either way.
-    """
-    now = now or timezone.now()
-    stats = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
+    bad: bool
+    known: bool
+    data: dict[str, Any]
+
+
+def read_error_rate(*, now: dt.datetime, stats: selectors.ErrorRate | None = None) -> Reading:
+    stats = stats or selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
     enough = stats.attempts >= settings.ERROR_RATE_MIN_ATTEMPTS
     data = {
         "rate": round(stats.rate, 4),
@@ -77,19 +81,32 @@ def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
         "window_min": stats.window_min,
         "threshold": settings.ERROR_RATE_THRESHOLD,
     }
+    return Reading(bad=enough and stats.rate > settings.ERROR_RATE_THRESHOLD, known=enough, data=data)
+
+
+def error_rate_check(*, now: dt.datetime | None = None) -> str | None:
+    """The scheduled check: alert when the error rate of the last window is over the threshold, once per cooldown,
+    and once more when it recovers. Returns "fired", "recovered" or None (nothing sent).
+
+    A window with fewer than ERROR_RATE_MIN_ATTEMPTS attempts changes nothing: a quiet queue (or an open breaker)
+    is no evidence either way.
+    """
+    now = now or timezone.now()
+    stats = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
+    reading = read_error_rate(now=now, stats=stats)
     action = transition(
         key=AlertKey.ERROR_RATE,
-        bad=enough and stats.rate > settings.ERROR_RATE_THRESHOLD,
-        known=enough,
+        bad=reading.bad,
+        known=reading.known,
         now=now,
         cooldown_min=settings.ERROR_RATE_ALERT_COOLDOWN_MIN,
-        detail=data,
-        # The panel's line and /metrics read the latest figures from these two columns.
+        detail=reading.data,
+        # /metrics reads the latest figures from these two columns.
         figures={"last_rate": stats.rate, "last_attempts": stats.attempts},
         suppressed={"rate": round(stats.rate, 3), "attempts": stats.attempts},
     )
     message = error_rate_message(stats, recovered=action == "recovered")
-    return announce(action, alert=AlertKey.ERROR_RATE, message=message, data=data)
+    return announce(action, alert=AlertKey.ERROR_RATE, message=message, data=reading.data)
 
 
 def transition(
@@ -147,49 +164,53 @@ def announce(
     return action
 
 
-def stall_check(*, now: dt.datetime | None = None) -> str | None:
-    """The worker is alive (this check runs in it) but does no work: rows have been due for STALL_AFTER_MIN, the
-    lookups are neither paused nor held by the breaker, and no lookup started for STALL_AFTER_MIN. Returns "fired",
-    "recovered" or None. While lookups are paused or the breaker is open nothing changes: that is no evidence."""
-    now = now or timezone.now()
+def read_stall(*, now: dt.datetime, breaker: dict[str, Any] | None = None, due: int | None = None) -> Reading:
+    """The worker is alive but does no work: rows have been due for STALL_AFTER_MIN, the lookups are neither paused
+    nor held by the gate, and no lookup started for STALL_AFTER_MIN. While lookups are paused or the gate is open
+    there is no evidence either way."""
     after = dt.timedelta(minutes=settings.STALL_AFTER_MIN)
-    breaker = selectors.breaker_state(now=now)
+    breaker = breaker or selectors.breaker_state(now=now)
     held = bool(breaker["paused"]) or breaker["state"] != Breaker.State.CLOSED
     oldest_due = selectors.oldest_due_at(now=now)
     last_started = selectors.last_lookup_started_at()
     waiting = oldest_due is not None and now - oldest_due >= after
     idle = last_started is None or now - last_started >= after
-    stalled = not held and waiting and idle
     data = {
-        "due": selectors.due_backlog(now=now) if oldest_due is not None else 0,
+        "due": (selectors.due_backlog(now=now) if due is None else due) if oldest_due is not None else 0,
         "oldest_due_min": round((now - oldest_due).total_seconds() / 60, 1) if oldest_due else None,
         "last_started_min": round((now - last_started).total_seconds() / 60, 1) if last_started else None,
         "stall_after_min": settings.STALL_AFTER_MIN,
         "breaker": breaker["state"],
         "paused": breaker["paused"],
     }
+    return Reading(bad=not held and waiting and idle, known=not held, data=data)
+
+
+def stall_check(*, now: dt.datetime | None = None) -> str | None:
+    """The scheduled stall check (read_stall). Returns "fired", "recovered" or None."""
+    now = now or timezone.now()
+    reading = read_stall(now=now)
+    data = reading.data
     action = transition(
         key=AlertKey.STALL,
-        bad=stalled,
-        known=not held,
+        bad=reading.bad,
+        known=reading.known,
         now=now,
         cooldown_min=settings.STALL_ALERT_COOLDOWN_MIN,
         detail=data,
     )
     if action == "fired":
-        started = f"{data['last_started_min']:.0f} min" if last_started else "ever"
+        started = f"{data['last_started_min']:.0f} min" if data["last_started_min"] is not None else "ever"
         message = f"lookups stalled: {data['due']} rows due, no lookup started for {started}"
     else:
         message = "lookups resumed: a lookup started again" if data["due"] else "lookups resumed: nothing is due"
     return announce(action, alert=AlertKey.STALL, message=message, data=data)
 
 
-def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
+def read_page_changed(*, now: dt.datetime, stats: selectors.ErrorRate | None = None) -> Reading:
     """The registry page changed shape: the share of `unexpected_page` answers over the error-rate window crosses
-    PAGE_CHANGED_THRESHOLD (with at least PAGE_CHANGED_MIN_ATTEMPTS attempts). Fix the parser; waiting will not
-    help. Returns "fired", "recovered" or None."""
-    now = now or timezone.now()
-    stats = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
+    PAGE_CHANGED_THRESHOLD (with at least PAGE_CHANGED_MIN_ATTEMPTS attempts)."""
+    stats = stats or selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
     unexpected = stats.errors_by_kind.get("unexpected_page", 0)
     share = unexpected / stats.attempts if stats.attempts else 0.0
     enough = stats.attempts >= settings.PAGE_CHANGED_MIN_ATTEMPTS
@@ -200,15 +221,24 @@ def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
         "window_min": stats.window_min,
         "threshold": settings.PAGE_CHANGED_THRESHOLD,
     }
+    return Reading(bad=enough and share > settings.PAGE_CHANGED_THRESHOLD, known=enough, data=data)
+
+
+def page_changed_check(*, now: dt.datetime | None = None) -> str | None:
+    """The scheduled page-changed check (read_page_changed): fix the parser; waiting will not help. Returns "fired",
+    "recovered" or None."""
+    now = now or timezone.now()
+    reading = read_page_changed(now=now)
+    data = reading.data
     action = transition(
         key=AlertKey.PAGE_CHANGED,
-        bad=enough and share > settings.PAGE_CHANGED_THRESHOLD,
-        known=enough,
+        bad=reading.bad,
+        known=reading.known,
         now=now,
         cooldown_min=settings.PAGE_CHANGED_ALERT_COOLDOWN_MIN,
         detail=data,
     )
-    figures = f"{share:.0%} unexpected pages over {stats.window_min} min, {stats.attempts} attempts"
+    figures = f"{data['share']:.0%} unexpected pages over {data['window_min']} min, {data['attempts']} attempts"
     message = f"registry page changed? {figures}" if action == "fired" else f"registry page answers again: {figures}"
     return announce(action, alert=AlertKey.PAGE_CHANGED, message=message, data=data, source="unexpected_page")
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from cedula import display, permissions, selectors
+from cedula import alerts, display, permissions, selectors
 from cedula.admin import presenters
 from cedula.admin.spend import spend_panel_view
 from cedula.gate_display import gate_banner
@@ -45,6 +45,10 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     breaker = breaker_view(now=now)
     worker = selectors.worker_health(now=now)
     queue = selectors.queue_counts(now=now)
+    # One read per fact: the error-rate headline, the alerts panel and the page-changed row share these.
+    window = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
+    error_rate = alerts.read_error_rate(now=now, stats=window)
+    spend = spend_panel_view(now=now)
     counts = display.state_counts(
         by_status=selectors.status_counts(), queued_by_status=selectors.queued_status_counts(queued_total=queue.total)
     )
@@ -71,7 +75,9 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "error_rate_options": json.dumps(_error_rate_options()),
         "lookups_48h": sum(series.totals),
         "error_threshold_pct": round(settings.ERROR_RATE_THRESHOLD * 100),
-        "error_rate_now": _last_rate(series),
+        "error_rate_now": error_rate.data,
+        "error_rate_known": error_rate.known,
+        "error_rate_pct": f"{error_rate.data['rate'] * 100:.1f}".replace(".", ","),
         "error_rate_min_attempts": settings.ERROR_RATE_MIN_ATTEMPTS,
         "worker": worker,
         "worker_silent": worker.heartbeat_age_s is None or worker.heartbeat_age_s > settings.WORKER_SILENT_AFTER_S,
@@ -85,8 +91,15 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
-        "alerts_panel": presenters.alert_panel(now=now),
-        "captcha_spend": spend_panel_view(now=now),
+        "alerts_panel": presenters.alert_panel(
+            now=now,
+            breaker=breaker,
+            error_rate=error_rate,
+            stall=alerts.read_stall(now=now, breaker=breaker, due=queue.due_now),
+            page_changed=alerts.read_page_changed(now=now, stats=window),
+            runway=spend,
+        ),
+        "captcha_spend": spend,
     }
 
 
@@ -238,19 +251,3 @@ def _error_rate_options() -> dict[str, Any]:
         "y": {"beginAtZero": True, "suggestedMax": 100, "ticks": {"color": "#9ca3af"}},
     }
     return options
-
-
-def _last_rate(series: selectors.HourlyOutcomes) -> dict[str, Any] | None:
-    # The newest hour with any lookups (the current hour may be nearly empty), with how many lookups it rests on:
-    # "50 %" of 2 lookups says little, and the headline must say so.
-    for hour, rate, total in zip(
-        reversed(series.hours), reversed(series.error_rates), reversed(series.totals), strict=True
-    ):
-        if rate is not None:
-            return {
-                "pct": round(rate * 100, 1),
-                "lookups": total,
-                "hour": timezone.localtime(hour),
-                "few": total < settings.ERROR_RATE_MIN_ATTEMPTS,
-            }
-    return None

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from cedula import selectors
+from cedula import alerts, selectors
 from cedula.gate_display import gate_banner
 from cedula.models import Breaker
 from cedula.selectors.alerts import AlertKey
@@ -26,93 +26,142 @@ ALERT_LABELS: dict[AlertKey, str] = {
 }
 
 
-def _alert_summary(key: str, detail: dict[str, Any], state: selectors.AlertStatus | None) -> str:
-    """One line of Spanish for the alerts panel, from what the latest check measured."""
-    if key == AlertKey.ERROR_RATE:
-        if state is None:
-            return "Sin comprobaciones todavía."
-        return f"{state.last_rate:.0%} de errores en {state.last_attempts} consultas (última comprobación)."
-    if not detail:
-        return "Sin comprobaciones todavía."
-    if key == AlertKey.STALL:
-        if not detail.get("due"):
-            return "Nada pendiente."
-        started = detail.get("last_started_min")
-        since = "nunca" if started is None else f"hace {started:.0f} min"
-        return f"{detail['due']} filas para ya; última consulta iniciada {since}."
-    if key == AlertKey.PAGE_CHANGED:
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n:,}".replace(",", ".") + " " + (one if n == 1 else many)
+
+
+def _error_rate_now(reading: alerts.Reading) -> str:
+    d = reading.data
+    figures = f"{d['rate']:.0%} de error en {_plural(d['attempts'], 'consulta', 'consultas')} de los últimos " \
+        f"{d['window_min']} min"  # fmt: skip
+    if not reading.known:
+        return f"{figures}: muy pocas para juzgar (la alerta espera al menos {settings.ERROR_RATE_MIN_ATTEMPTS})."
+    return f"{figures} (umbral {d['threshold']:.0%})."
+
+
+def _stall_now(reading: alerts.Reading) -> str:
+    d = reading.data
+    if d["paused"] or d["breaker"] != Breaker.State.CLOSED:
+        return "Las consultas están detenidas a propósito: no se mide."
+    if not d["due"]:
+        return "Nada listo para consultar."
+    started = d["last_started_min"]
+    since = "nunca" if started is None else "hace menos de 1 min" if started < 1 else f"hace {started:.0f} min"
+    due = _plural(d["due"], "fila lista", "filas listas")
+    return f"{due} para consultar; última consulta iniciada {since} (alerta tras {d['stall_after_min']} min)."
+
+
+def _page_changed_now(reading: alerts.Reading) -> str:
+    d = reading.data
+    return (
+        f"{d['share']:.0%} de páginas inesperadas en {_plural(d['attempts'], 'consulta', 'consultas')} de los últimos "
+        f"{d['window_min']} min (umbral {d['threshold']:.0%})."
+    )
+
+
+def _canary_now(status: selectors.AlertStatus) -> str:
+    if not settings.REGISTRY_CANARY_CEDULA:
+        return "Sin cédula de control configurada: pídala al equipo técnico (docs/oncall.md)."
+    if status.checked_at is None or not status.detail:
+        return "Aún no se ha comprobado."
+    checked = timezone.localtime(status.checked_at)
+    if status.firing:
         return (
-            f"{detail.get('share', 0):.0%} de páginas inesperadas en {detail.get('attempts', 0)} consultas "
-            f"(umbral {detail.get('threshold', 0):.0%})."
+            f"Comprobada el {checked:%d/%m a las %H:%M}: se esperaba «{status.detail.get('expected', '')}» y el "
+            f"registro respondió «{status.detail.get('got', '')}»."
         )
-    if key == AlertKey.CANARY:
-        return f"Esperada «{detail.get('expected', '')}», recibida «{detail.get('got', '')}»."
-    if key == AlertKey.CAPTCHA_RUNWAY:
-        return _runway_summary(detail)
-    return ""
-
-
-def _runway_summary(detail: dict[str, Any]) -> str:
-    days, threshold = detail.get("runway_days"), detail.get("threshold_days", 0)
-    if detail.get("reason") == "no_solver":
-        return "Sin resolvedor de captcha configurado."
-    if detail.get("reason") == "empty":
-        return "Saldo agotado."
-    if days is None:
-        return "Hoy no se ha gastado nada."
-    whole = int(days)
-    span = "menos de un día" if whole < 1 else f"{whole} día" + ("" if whole == 1 else "s")
-    return f"Alcanza para {span} al ritmo de hoy (alerta bajo {threshold:g} día{'' if threshold == 1 else 's'})."
+    return f"Comprobada el {checked:%d/%m a las %H:%M}: respondió como se esperaba."
 
 
 @dataclass(frozen=True)
 class AlertPanelRow:
     key: str
     label: str
-    firing: bool
-    last_sent_at: dt.datetime | None
-    checked_at: dt.datetime | None
-    summary: str
+    now: str  # what holds now: "firing" | "ok" | "unknown"
+    summary: str  # the figures now, in words
+    last_sent_at: dt.datetime | None  # when on-call was last told it fired (None: never)
+    told_firing: bool  # on-call's last word on it was "firing" (no "recovered" since)
     link: str  # the console page to look at (a snapshot for the canary), or ""
 
 
-def alert_panel(*, now: dt.datetime | None = None) -> list[AlertPanelRow]:
-    """The dashboard's alerts panel: every alert on-call may hear of, with its current state."""
+def _now(reading: alerts.Reading) -> str:
+    return "firing" if reading.bad else "ok" if reading.known else "unknown"
+
+
+def alert_panel(
+    *,
+    now: dt.datetime | None = None,
+    breaker: dict[str, Any] | None = None,
+    error_rate: alerts.Reading | None = None,
+    stall: alerts.Reading | None = None,
+    page_changed: alerts.Reading | None = None,
+    runway: dict[str, Any] | None = None,
+) -> list[AlertPanelRow]:
+    """The dashboard's alerts panel: every alert on-call may hear of, read from the same figures the rest of the
+    dashboard shows at this moment (the dashboard passes its reads: one read per fact), and apart from that, when
+    on-call last heard of it. What is not passed is read here, now."""
+    from cedula.admin.spend import spend_panel_view
 
     now = now or timezone.now()
+    if breaker is None:
+        state = selectors.breaker_state(now=now)
+        breaker = {**state, "gate": gate_banner(state, now=now)}
+    error_rate = error_rate or alerts.read_error_rate(now=now)
+    stall = stall or alerts.read_stall(now=now, breaker=breaker)
+    page_changed = page_changed or alerts.read_page_changed(now=now)
+    runway = runway or spend_panel_view(now=now)
     rows = []
     for status in selectors.alert_statuses():
-        key, detail = status.key, status.detail
+        key = status.key
         link = ""
-        if key == AlertKey.CANARY and detail.get("attempt_id"):
-            link = reverse("admin:cedula_lookupattempt_change", args=[detail["attempt_id"]])
-        if key == AlertKey.CANARY and not settings.REGISTRY_CANARY_CEDULA:
-            summary = "Sin cédula de control configurada (REGISTRY_CANARY_CEDULA)."
-        else:
-            summary = _alert_summary(key, detail, status if status.checked_at else None)
+        if key == AlertKey.ERROR_RATE:
+            state, summary = _now(error_rate), _error_rate_now(error_rate)
+        elif key == AlertKey.STALL:
+            state, summary = _now(stall), _stall_now(stall)
+        elif key == AlertKey.PAGE_CHANGED:
+            state, summary = _now(page_changed), _page_changed_now(page_changed)
+        elif key == AlertKey.CANARY:
+            # The canary is a lookup of its own, on a schedule: its last answer is what holds now.
+            known = bool(settings.REGISTRY_CANARY_CEDULA and status.checked_at and status.detail)
+            state = "firing" if status.firing else "ok" if known else "unknown"
+            summary = _canary_now(status)
+            if status.detail.get("attempt_id"):
+                link = reverse("admin:cedula_lookupattempt_change", args=[status.detail["attempt_id"]])
+        else:  # the captcha balance, as the spend panel reads it
+            low = runway["runway_low"] or runway["runway_reason"] == "empty"
+            state = "firing" if low else "ok" if runway["runway_reason"] in ("rate", "no_spend") else "unknown"
+            summary = runway["runway"] + ("" if runway["runway_reason"] == "no_solver" else " " + runway["alert"])
         rows.append(
             AlertPanelRow(
                 key=key,
                 label=ALERT_LABELS[AlertKey(key)],
-                firing=status.firing,
-                last_sent_at=status.last_sent_at,
-                checked_at=status.checked_at,
+                now=state,
                 summary=summary,
+                last_sent_at=status.last_sent_at,
+                told_firing=status.firing,
                 link=link,
             )
         )
-    breaker = selectors.breaker_state(now=now)
-    closed = breaker["state"] == Breaker.State.CLOSED
+    # The gate, from the same read as the dashboard's Interruptor card and banner.
+    closed = breaker["state"] == Breaker.State.CLOSED and not breaker["paused"]
+    if breaker["paused"]:
+        summary = f"Consultas en pausa por {breaker.get('paused_by') or '—'}" + (
+            f": {breaker['pause_reason']}." if breaker.get("pause_reason") else "."
+        )
+    elif breaker.get("gate"):
+        summary = f"{breaker['gate']['headline']} {breaker['gate']['next_probe']}"
+    elif not closed:
+        summary = "Consultas detenidas: una prueba decide cuándo reanudar."
+    else:
+        summary = "Las consultas salen con normalidad."
     rows.append(
         AlertPanelRow(
             key=AlertKey.BREAKER,
             label=ALERT_LABELS[AlertKey.BREAKER],
-            firing=not closed,
+            now="ok" if closed else "firing",
+            summary=summary,
             last_sent_at=None,
-            checked_at=None,
-            summary="Cerrado: las consultas salen."
-            if closed
-            else (gate_banner(breaker, now=now) or {}).get("headline", "Abierto: las consultas esperan."),
+            told_firing=False,
             link="",
         )
     )

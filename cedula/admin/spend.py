@@ -125,7 +125,7 @@ def spend_panel_view(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "alert": (
             f"Alerta a guardia si alcanza para menos de {days_text(panel.alert_days)}."
             if panel.alert_days
-            else "Alerta de saldo apagada (CAPTCHA_RUNWAY_ALERT_DAYS=0)."
+            else "Sin alerta de saldo a guardia (apagada en la configuración)."
         ),
     }
 

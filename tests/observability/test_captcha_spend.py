@@ -211,7 +211,8 @@ def test_without_a_solver_the_schedule_reads_nothing_and_says_so(settings, db, s
     assert AlertState.objects.get(pk="captcha_runway").firing is False
     assert alert_events(sentry_capture.events()) == []
     [panel_row] = [r for r in presenters.alert_panel() if r.key == "captcha_runway"]
-    assert panel_row.summary == "Sin resolvedor de captcha configurado."
+    assert panel_row.now == "unknown"
+    assert panel_row.summary.startswith("No hay resolvedor de captcha configurado")
 
 
 def test_a_refused_key_keeps_the_last_good_balance_and_changes_no_alert(solver, db, sentry_capture):
@@ -262,8 +263,10 @@ def test_a_short_runway_at_todays_rate_alerts_on_crossing_and_on_recovery(solver
         assert events[0]["message"] == "captcha solver balance lasts 1.74 days at today's rate"
         assert events[0]["contexts"]["alert"]["threshold_days"] == 3
         [panel_row] = [r for r in presenters.alert_panel() if r.key == "captcha_runway"]
-        assert (panel_row.firing, panel_row.label) == (True, "Saldo de captchas")
-        assert panel_row.summary == "Alcanza para 1 día al ritmo de hoy (alerta bajo 3 días)."
+        assert (panel_row.now, panel_row.told_firing, panel_row.label) == ("firing", True, "Saldo de captchas")
+        # Read now (15 min after the check): the rate has eased a little, the runway is still 1 day.
+        assert panel_row.summary.startswith("Al ritmo de hoy (USD 5,")
+        assert panel_row.summary.endswith("alcanza para 1 día. Alerta a guardia si alcanza para menos de 3 días.")
 
         sentry_capture.clear()
         settings.CAPTCHA_RUNWAY_ALERT_DAYS = 1  # the operator accepts a shorter runway
