@@ -104,8 +104,8 @@ def alert_panel(
 
     now = now or timezone.now()
     if breaker is None:
-        state = selectors.breaker_state(now=now)
-        breaker = {**state, "gate": gate_banner(state, now=now)}
+        read = selectors.breaker_state(now=now)
+        breaker = {**read, "gate": gate_banner(read, now=now)}
     error_rate = error_rate or alerts.read_error_rate(now=now)
     stall = stall or alerts.read_stall(now=now, breaker=breaker)
     page_changed = page_changed or alerts.read_page_changed(now=now)
