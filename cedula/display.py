@@ -90,3 +90,18 @@ def format_cedula(cedula: str) -> str:
     if not cedula or not cedula.isdigit():
         return cedula
     return f"{int(cedula):,}".replace(",", ".")
+
+
+def duration_text(seconds: float) -> str:
+    """A span staff read at a glance: "45 s", "3 min 20 s", "2 h 05 min", "1 día 3 h"."""
+    total = max(0, round(seconds))
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} día{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min" + (f" {secs:02d} s" if secs else "")
+    return f"{secs} s"

@@ -125,8 +125,15 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, GateProbeMixi
 
     @display(description="último resultado")
     def last_answer(self, obj: CedulaInfo) -> str:
-        # The state may read "En cola"; what the registry last said stays visible here.
-        return obj.get_status_display() if obj.last_checked else "—"
+        # The state may read "En cola"; what the registry last said (or how the last attempt failed) stays visible
+        # here, read from the last attempt: a row whose retries keep failing is still "pending" in its status column.
+        attempt = obj.lookup_attempts.order_by("-started_at").only("outcome", "error_kind", "started_at").first()
+        if attempt is None:
+            return "Sin consultar todavía"
+        said = attempt.get_outcome_display()
+        if attempt.error_kind:
+            said += f" · {attempt.get_error_kind_display()}"
+        return f"{said} ({screen.format_staff_time(attempt.started_at)})"
 
     @display(description="tipo de error", label="danger")
     def error_kind_badge(self, obj: CedulaInfo) -> str:

@@ -79,9 +79,25 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         context = {**(extra_context or {}), **self.batch_context(request, batch)}
         return super().change_view(request, object_id, form_url, context)
 
+    @staticmethod
+    def _button_applies(name: str, batch: ImportBatch, page: selectors.BatchPage) -> bool:
+        """Only a button that can still change something is offered (never one that leads to "Confirmar (0)")."""
+        if name == BatchEvent.Action.RETRY_ERRORS:
+            return page.answered[Status.ERROR] > 0
+        if name == BatchEvent.Action.PAUSE:
+            return not batch.is_paused and page.queued > 0
+        if name == BatchEvent.Action.RESUME:
+            return batch.is_paused or page.held > 0
+        if name == BatchEvent.Action.CANCEL:
+            return page.queued + page.held > 0
+        # Adelantar / Atrasar move the batch's due bulk rows: counted exactly, as their confirmation counts.
+        rows = CedulaInfo.objects.filter(import_batch=batch)
+        return page.queued > 0 and services.rows_touched(rows=rows, action=name).exists()
+
     def batch_context(self, request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         page = selectors.batch_page(batch_id=batch.pk)
-        eta = selectors.batch_eta(batch_id=batch.pk)
+        work = selectors.batch_work(batch_id=batch.pk, since=batch.created_at)
+        eta = selectors.batch_eta(batch_id=batch.pk, per_row=work.per_row)
         values = {"in_flight": page.in_flight, "queued": page.queued, "held": page.held, **page.answered}
         user = request.user
         buttons = [
@@ -92,14 +108,23 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
                 "url": reverse("admin:cedula_importbatch_action", args=[batch.pk, spec.name]),
             }
             for spec in BATCH_BUTTONS
-            if user.has_perm(spec.permission)
-            and not (spec.name == BatchEvent.Action.PAUSE and batch.is_paused)
-            and not (spec.name == BatchEvent.Action.RESUME and not batch.is_paused)
+            if user.has_perm(spec.permission) and self._button_applies(spec.name, batch, page)
         ]
+        finished = eta.reason == "done" and work.last_at is not None
         return {
             "batch": batch,
             "page": page,
             "eta": eta,
+            "work": work,
+            "finished": (
+                {
+                    "at": work.last_at,
+                    "duration": screen.duration_text((work.last_at - batch.created_at).total_seconds()),
+                }
+                if finished and work.last_at
+                else None
+            ),
+            "live_url": reverse("admin:cedula_importbatch_live", args=[batch.pk]),
             "states": [
                 {"key": key, "label": label, "color": color, "count": values[key]}
                 for key, label, color in STATE_ROWS
@@ -126,12 +151,25 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
                 name="cedula_importbatch_action",
             ),
             path(
+                "<int:batch_id>/en-vivo/",
+                self.admin_site.admin_view(self.batch_live_view),
+                name="cedula_importbatch_live",
+            ),
+            path(
                 "<int:batch_id>/exportar/<slug:fmt>/",
                 self.admin_site.admin_view(self.batch_export_view),
                 name="cedula_importbatch_export",
             ),
         ]
         return [*urls, *super().get_urls()]
+
+    def batch_live_view(self, request: HttpRequest, batch_id: int) -> HttpResponse:
+        """The batch page's body alone: the page reloads it every few seconds while the batch has work left."""
+        batch = get_object_or_404(ImportBatch, pk=batch_id)
+        if not self.has_view_permission(request, batch):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), **self.batch_context(request, batch)}
+        return TemplateResponse(request, "admin/cedula/importbatch/batch_page.html", context)
 
     def batch_action_view(self, request: HttpRequest, batch_id: int, action: str) -> HttpResponse:
         """GET: the confirmation, with the number of rows the action will touch. POST: do it."""
@@ -156,6 +194,11 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
             "opts": self.opts,
             "label": label,
             "text": spec.confirmation,
+            "scope": {
+                "label": "Lote",
+                "value": f"{batch.file_name} (importado el "
+                f"{screen.format_staff_time(batch.created_at)}, {batch.total_rows:,} filas)".replace(",", "."),
+            },
             "count": rows.count(),
             "back_url": back,
             "action_testid": action,

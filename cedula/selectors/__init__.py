@@ -27,8 +27,10 @@ from cedula.selectors.batches import (
     BatchEta,
     BatchPage,
     BatchProgress,
+    BatchWork,
     batch_eta,
     batch_page,
+    batch_work,
     import_batch_progress,
 )
 from cedula.selectors.budget import (
@@ -99,8 +101,10 @@ __all__ = [
     "WORKER_LAST_SEEN_KEY",
     "WorkerHealth",
     "alert_statuses",
+    "BatchWork",
     "batch_eta",
     "batch_page",
+    "batch_work",
     "breaker_state",
     "budget_state",
     "cedula_changes",

@@ -6,10 +6,11 @@ started_at): a 100,000-row batch page stays well under 300 ms on a million rows 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, When
+from django.db.models import Case, Count, IntegerField, Max, Min, Q, When
 from django.utils import timezone
 
 from cedula import budget as rules
@@ -17,6 +18,7 @@ from cedula.models import (
     CedulaInfo,
     ErrorKind,
     ImportBatch,
+    LookupAttempt,
     Priority,
     Status,
 )
@@ -69,6 +71,49 @@ def import_batch_progress(*, limit: int = 5, ids: list[int] | None = None) -> li
 
 
 @dataclass(frozen=True)
+class BatchWork:
+    """The registry lookups a batch's rows have used since it was imported (one aggregate over their attempts)."""
+
+    lookups: int  # attempts that reached the registry or tried to (a system failure is recorded, spends no retry)
+    own_lookups: int  # of those, attempts that were the row's own (no system cause): what a row costs the batch
+    retries: int  # of those, attempts after a row's first of its cycle
+    rows_tried: int  # rows with at least one attempt
+    first_at: dt.datetime | None
+    last_at: dt.datetime | None  # the last attempt's start
+
+    @property
+    def per_row(self) -> float:
+        """Lookups per row so far: what a row still queued is expected to cost (1.0 until there is evidence)."""
+        if self.rows_tried < BatchWork.MIN_ROWS:
+            return 1.0
+        return max(1.0, self.own_lookups / self.rows_tried)
+
+    MIN_ROWS = 5
+
+
+def batch_work(*, batch_id: int, since: dt.datetime | None = None) -> BatchWork:
+    attempts = LookupAttempt.objects.order_by().filter(cedula__import_batch_id=batch_id)
+    if since is not None:
+        attempts = attempts.filter(started_at__gte=since)
+    agg = attempts.aggregate(
+        lookups=Count("pk"),
+        own=Count("pk", filter=Q(cause="")),
+        retries=Count("pk", filter=Q(attempt__gt=1)),
+        rows=Count("cedula_id", distinct=True),
+        first=Min("started_at"),
+        last=Max("started_at"),
+    )
+    return BatchWork(
+        lookups=agg["lookups"],
+        own_lookups=agg["own"],
+        retries=agg["retries"],
+        rows_tried=agg["rows"],
+        first_at=agg["first"],
+        last_at=agg["last"],
+    )
+
+
+@dataclass(frozen=True)
 class BatchEta:
     rows_left: int  # the batch's rows queued or held by a worker
     work_ahead: int  # other queued rows that run before the batch's last one (higher priority, or older at its own)
@@ -79,13 +124,17 @@ class BatchEta:
     budget: BudgetState
 
 
-def batch_eta(*, batch_id: int, now: dt.datetime | None = None, budget: BudgetState | None = None) -> BatchEta:
+def batch_eta(
+    *, batch_id: int, now: dt.datetime | None = None, budget: BudgetState | None = None, per_row: float = 1.0
+) -> BatchEta:
     """When the batch's last queued row will have been looked up, as the queue stands now.
 
     The batch is done when its last row in queue order (lowest priority, then latest next_attempt_at, then id) has run,
     so the lookups that must happen first are every queued row ordered before that one, plus what workers hold now.
     Each costs the planning interval (the gap, or the recent real rate when slower), within the daily budget and
-    outside quiet hours. New work arriving later ahead of it (registrations) is not foreseen.
+    outside quiet hours. A row of the batch still to do costs `per_row` lookups, the batch's own lookups per row so far
+    (BatchWork.per_row): retries to come are counted, and the estimate corrects itself as the batch runs. New work
+    arriving later ahead of it (registrations) is not foreseen.
     """
     now = now or timezone.now()
     state = budget or budget_state(now=now)
@@ -98,7 +147,7 @@ def batch_eta(*, batch_id: int, now: dt.datetime | None = None, budget: BudgetSt
         return BatchEta(
             rows_left=rows_left,
             work_ahead=ahead,
-            lookups=rows_left + ahead,
+            lookups=math.ceil(rows_left * per_row) + ahead,
             finish_at=finish_at,
             reason=reason,
             budget=state,
@@ -134,7 +183,7 @@ def batch_eta(*, batch_id: int, now: dt.datetime | None = None, budget: BudgetSt
     quiet = rules.parse_quiet_hours(state.quiet_hours) if state.quiet_hours else None
     finish = rules.finish_time(
         local=start_local,
-        lookups=rows_left + ahead,
+        lookups=math.ceil(rows_left * per_row) + ahead,
         interval_s=state.interval_s,
         used_today=state.used_today,
         max_per_day=state.max_per_day if lowest < Priority.INTERACTIVE else 0,
@@ -153,7 +202,10 @@ class BatchPage:
     queued: int  # waiting in the queue (due or in a retry backoff)
     held: int  # out of the queue while the batch is paused
     answered: dict[str, int]  # idle rows by final answer / error / withdrawn
-    error_kinds: list[tuple[str, str, int]]  # (kind, label, rows) of rows whose last attempt failed, most first
+    # (kind, label, rows), most first: of the rows resting in error (they add up to the "Error" count), and of the
+    # queued rows whose last attempt of this cycle failed and that wait for a retry.
+    error_kinds: list[tuple[str, str, int]]
+    retry_kinds: list[tuple[str, str, int]]
 
     @property
     def outstanding(self) -> int:
@@ -182,20 +234,32 @@ def batch_page(*, batch_id: int) -> BatchPage:
     total = in_flight = queued = held = 0
     answered = dict.fromkeys(Status.values, 0)
     kinds: dict[str, int] = {}
+    retrying: dict[str, int] = {}
     for status, error_kind, is_held, is_queued, is_claimed, n in rows:
         total += n
-        if error_kind:
-            kinds[error_kind] = kinds.get(error_kind, 0) + n
         if is_claimed:
             in_flight += n
         elif is_queued:
             queued += n
+            if error_kind:
+                retrying[error_kind] = retrying.get(error_kind, 0) + n
         elif is_held:
             held += n
         else:
             answered[status] += n
-    labels = dict(ErrorKind.choices)
-    error_kinds = sorted(((k, labels.get(k, k), n) for k, n in kinds.items()), key=lambda item: -item[2])
+            if status == Status.ERROR:
+                kinds[error_kind or "unknown"] = kinds.get(error_kind or "unknown", 0) + n
+    labels = {**dict(ErrorKind.choices), "unknown": "Sin tipo"}
+
+    def ranked(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+        return sorted(((k, labels.get(k, k), n) for k, n in counts.items()), key=lambda item: -item[2])
+
     return BatchPage(
-        total=total, in_flight=in_flight, queued=queued, held=held, answered=answered, error_kinds=error_kinds
+        total=total,
+        in_flight=in_flight,
+        queued=queued,
+        held=held,
+        answered=answered,
+        error_kinds=ranked(kinds),
+        retry_kinds=ranked(retrying),
     )
