@@ -9,7 +9,7 @@ from dataclasses import asdict
 import structlog
 from django.conf import settings
 
-from cedula import alerts, services
+from cedula import alerts, services, worker_now
 from cedula.registry.parser import LookupReport, LookupResult
 from cedula.services.captcha_balance import captcha_balance_read
 
@@ -25,7 +25,7 @@ def _run_lookup() -> Callable[[str], LookupReport]:
 
     def run(cedula: str) -> LookupReport:
         due = services.lookups_due_soon(within_s=settings.CAPTCHA_SAFE_AGE_S)
-        return runner.lookup(cedula, take_slot=_take_slot, due_after=due)
+        return runner.lookup(cedula, take_slot=_take_slot, due_after=due, on_step=worker_now.step)
 
     return run
 

@@ -24,11 +24,12 @@ CEDULA_RESULTS = 8
 
 def cedula_results(request: HttpRequest, term: str, *, with_state: bool = True) -> list[SearchResult]:
     """Up to CEDULA_RESULTS cedulas the term names, for an account with view rights on cedulas; none otherwise."""
+    from cedula import permissions
     from cedula.admin.cedula_search import parse_search, prefix_range
     from cedula.display import format_cedula, row_state
     from cedula.models import CedulaInfo
 
-    if not request.user.has_perm("cedula.view_cedulainfo"):
+    if not request.user.has_perm(permissions.VIEW_CEDULAS):
         return []
     parsed = parse_search(term or "")
     if parsed is None:

@@ -381,6 +381,11 @@ else:
         }
     }
 
+# --- Exports ----------------------------------------------------------------------------------------------------------
+# The column separator of CSV downloads: ";" is what Excel in Spanish (Colombia) expects, the comma being the decimal
+# mark there (cedula/admin/exports.py).
+EXPORT_CSV_DELIMITER = env.str("EXPORT_CSV_DELIMITER", default=";")
+
 # --- Sentry -----------------------------------------------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")

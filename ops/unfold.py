@@ -31,6 +31,11 @@ UNFOLD = {
                         "link": reverse_lazy("admin:cedula_cedulainfo_changelist"),
                     },
                     {
+                        "title": _("Consultando ahora"),
+                        "icon": "manage_search",
+                        "link": reverse_lazy("admin:cedula_working_now"),
+                    },
+                    {
                         "title": _("Intentos de consulta"),
                         "icon": "history",
                         "link": reverse_lazy("admin:cedula_lookupattempt_changelist"),

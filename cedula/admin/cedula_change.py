@@ -17,6 +17,7 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownF
 from unfold.contrib.import_export.forms import ExportForm
 from unfold.decorators import display
 
+from cedula.admin.exports import ExportFormatsMixin, SpanishExportMixin
 from cedula.admin.filters import LocalRangeDateTimeFilter
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.permissions import ExportPermissionMixin
@@ -65,16 +66,22 @@ def change_summary_html(change: CedulaChange) -> str:
     )
 
 
-class CedulaChangeResource(resources.ModelResource):
-    cedula = fields.Field(attribute="cedula__cedula", column_name="cedula")
-    kind = fields.Field(attribute="get_kind_display", column_name="tipo")
-    batch = fields.Field(attribute="import_batch_id", column_name="importación")
-    changes = fields.Field(column_name="cambios")
+class CedulaChangeResource(SpanishExportMixin, resources.ModelResource):
+    cedula = fields.Field(attribute="cedula__cedula", column_name="Cédula")
+    kind = fields.Field(attribute="get_kind_display", column_name="Tipo")
+    batch = fields.Field(attribute="import_batch_id", column_name="Importación")
+    changes = fields.Field(column_name="Cambios")
 
     class Meta:
         model = CedulaChange
         fields = ["id", "changed_at", "cedula", "kind", "old_status", "new_status", "changes", "batch", "attempt"]
         export_order = fields
+
+    def dehydrate_old_status(self, obj: CedulaChange) -> str:
+        return obj.get_old_status_display()
+
+    def dehydrate_new_status(self, obj: CedulaChange) -> str:
+        return obj.get_new_status_display()
 
     def dehydrate_changes(self, obj: CedulaChange) -> str:
         return "; ".join(f"{label}: {old} -> {new}" for label, old, new in change_lines(obj))
@@ -85,7 +92,7 @@ class CedulaChangeResource(resources.ModelResource):
 
 @admin.register(CedulaChange)
 # Written by the worker only: read-only here.
-class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin, ModelAdmin):
+class CedulaChangeAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormatsMixin, ExportMixin, ModelAdmin):
     list_display = ["changed_at", "cedula_link", "kind_badge", "summary", "import_batch"]
     list_filter = [
         ("kind", ChoicesDropdownFilter),

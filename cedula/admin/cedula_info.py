@@ -35,6 +35,7 @@ from cedula.admin.gate import GateProbeMixin
 from cedula.admin.import_export import CedulaImportExportMixin
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.readonly import ReadOnlyAdminMixin
+from cedula.admin.working import WorkingNowMixin
 from cedula.console_actions import CEDULA_SET_ACTIONS
 from cedula.models import CedulaInfo
 from cedula.registry.parser import RESULT_FIELDS
@@ -43,7 +44,9 @@ STATE_COLORS = {state.key: state.color for state in screen.STATES.values()}
 
 
 @admin.register(CedulaInfo)
-class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, GateProbeMixin, CedulaActionsMixin, ModelAdmin):
+class CedulaInfoAdmin(
+    WorkingNowMixin, ReadOnlyAdminMixin, CedulaImportExportMixin, GateProbeMixin, CedulaActionsMixin, ModelAdmin
+):
     list_display = [
         "cedula_grouped",
         "status_badge",
@@ -204,7 +207,7 @@ class CedulaInfoAdmin(ReadOnlyAdminMixin, CedulaImportExportMixin, GateProbeMixi
             self.admin_site.admin_view(self.filter_action_view),
             name="cedula_cedulainfo_filter_action",
         )
-        return [fragment, filter_action, *super().get_urls()]
+        return [fragment, filter_action, *self.working_urls(), *super().get_urls()]
 
     def dashboard_fragment_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from cedula import alerts, display, permissions, selectors
 from cedula.admin import presenters
 from cedula.admin.spend import spend_panel_view
+from cedula.admin.working import working_view_context
 from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
@@ -100,6 +101,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             runway=spend,
         ),
         "captcha_spend": spend,
+        **working_view_context(next_n=3, recent_n=5),
     }
 
 

@@ -18,9 +18,14 @@ from unfold.forms import BaseDialogForm
 
 from cedula import services
 from cedula.admin.dialogs import done
+from cedula.admin.working import seconds_text
 from cedula.console_actions import SCHEDULE_RUN_NOW
+from cedula.display import format_cedula
+from cedula.models import LookupAttempt
+from cedula.normalize import scrub_text
 from cedula.request_audit import audit_request
 from cedula.staff_time import format_staff_time
+from cedula.task_words import interval_text, result_text, task_label
 
 for _model in (Success, Failure, Schedule, OrmQ):
     if admin.site.is_registered(_model):
@@ -35,14 +40,70 @@ def resubmit_task(model_admin: admin.ModelAdmin, request: HttpRequest, queryset:
     audit_request(request, action="task.resubmit", target=queryset, count=count)
 
 
+class TaskWordsMixin:
+    """A task as staff read it: what it does, the cedula a lookup task looked up, when, how long (with its unit), and
+    for a lookup its own time apart from the wait for its turn; the result in words."""
+
+    list_display = ("what", "cedula_link", "started_at", "duration", "lookup_split", "result_words")
+    list_display_links = ("what",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # One indexed read per task (attempt_task_idx): the attempt a lookup task recorded.
+        attempt = LookupAttempt.objects.exclude(task_id="").filter(task_id=OuterRef("id")).order_by("-started_at")
+        return (
+            super()  # type: ignore[misc]
+            .get_queryset(request)
+            .annotate(
+                attempt_cedula_id=Subquery(attempt.values("cedula_id")[:1]),
+                attempt_cedula=Subquery(attempt.values("cedula__cedula")[:1]),
+                attempt_ms=Subquery(attempt.values("duration_ms")[:1]),
+                attempt_wait_ms=Subquery(attempt.values("wait_ms")[:1]),
+            )
+        )
+
+    @display(description="tarea", ordering="name")
+    def what(self, obj: Task) -> str:
+        return task_label(obj.func, obj.name)
+
+    @display(description="cédula")
+    def cedula_link(self, obj: Task) -> str:
+        if not getattr(obj, "attempt_cedula_id", None):
+            return "—"
+        url = reverse("admin:cedula_cedulainfo_change", args=[obj.attempt_cedula_id])
+        return format_html('<a class="text-primary-600" href="{}">{}</a>', url, format_cedula(obj.attempt_cedula))
+
+    @display(description="inicio", ordering="started")
+    def started_at(self, obj: Task) -> str:
+        return format_staff_time(obj.started)
+
+    @display(description="duración")
+    def duration(self, obj: Task) -> str:
+        return seconds_text(obj.time_taken()) if obj.started and obj.stopped else "—"
+
+    @display(description="consulta · espera de turno")
+    def lookup_split(self, obj: Task) -> str:
+        if getattr(obj, "attempt_ms", None) is None:
+            return "—"
+        wait = obj.attempt_wait_ms or 0
+        return f"{seconds_text((obj.attempt_ms - wait) / 1000)} · {seconds_text(wait / 1000)}"
+
+    @display(description="resultado")
+    def result_words(self, obj: Task) -> str:
+        if not obj.success:
+            return scrub_text(str(obj.result or ""))[:100]
+        return result_text(obj.func, obj.result)
+
+
 @admin.register(Success)
-class SuccessAdmin(q_admin.TaskAdmin, ModelAdmin):
+class SuccessAdmin(TaskWordsMixin, q_admin.TaskAdmin, ModelAdmin):
     actions = [resubmit_task]
+    list_filter = ()
 
 
 @admin.register(Failure)
-class FailureAdmin(q_admin.FailAdmin, ModelAdmin):
+class FailureAdmin(TaskWordsMixin, q_admin.FailAdmin, ModelAdmin):
     actions = [resubmit_task]
+    list_filter = ()
 
 
 class RunNowForm(BaseDialogForm):
@@ -53,8 +114,8 @@ class RunNowForm(BaseDialogForm):
 class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
     """Each job with its last run, that run's result and its next run; operators may run one now."""
 
-    list_display = ("name", "func", "schedule_type", "last_run_at", "last_result", "next_run_at")
-    list_display_links = ("name",)
+    list_display = ("what", "every", "last_run_at", "last_result", "next_run_at")
+    list_display_links = ("what",)
     actions_row = ["run_now"]
     actions_detail = ["run_now"]
 
@@ -69,6 +130,14 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
     def has_run_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return request.user.has_perm(SCHEDULE_RUN_NOW.permission)
 
+    @display(description="tarea", ordering="name")
+    def what(self, obj: Schedule) -> str:
+        return task_label(obj.func, obj.name)
+
+    @display(description="frecuencia")
+    def every(self, obj: Schedule) -> str:
+        return interval_text(obj.schedule_type, obj.minutes)
+
     @display(description="última ejecución", ordering="task_stopped")
     def last_run_at(self, obj: Schedule) -> str:
         stopped = getattr(obj, "task_stopped", None)
@@ -80,9 +149,9 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
             return "—"
         if obj.task_success:
             url = reverse("admin:django_q_success_change", args=(obj.task_id,))
-            task = Task.objects.filter(id=obj.task_id).only("result").first()
-            result = str(task.result)[:80] if task is not None and task.result is not None else ""
-            return format_html('<a class="text-primary-600" href="{}">Correcta</a> {}', url, result)
+            task = Task.objects.filter(id=obj.task_id).only("result", "func").first()
+            result = result_text(obj.func, task.result) if task is not None else ""
+            return format_html('<a class="text-primary-600" href="{}">Correcta</a>: {}', url, result)
         url = reverse("admin:django_q_failure_change", args=(obj.task_id,))
         return format_html('<a class="text-red-600" href="{}">Fallida</a>', url)
 

@@ -19,6 +19,7 @@ from unfold.decorators import action, display
 
 from cedula import display as screen
 from cedula import selectors, services
+from cedula.admin.exports import csv_body
 from cedula.admin.import_export import CedulaExportResource
 from cedula.admin.permissions import QueuePermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
@@ -215,7 +216,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         dataset = CedulaExportResource().export(queryset=rows)
         services.batch_record_export(batch=batch, rows=len(dataset), by=request.user)
         audit_request(request, action=BATCH_EXPORT.audit_code, target=batch, count=len(dataset))
-        body = dataset.csv.encode("utf-8-sig") if fmt == "csv" else dataset.export("xlsx")
+        body = csv_body(dataset) if fmt == "csv" else dataset.export("xlsx")
         response = HttpResponse(body, content_type=EXPORT_FORMATS[fmt])
         # Names stored before intake cleaned them may hold CR/LF or quotes: neither may reach a header.
         stem = batch.file_name.rsplit(".", 1)[0]

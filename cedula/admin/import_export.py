@@ -31,12 +31,12 @@ from unfold.contrib.import_export.forms import ExportForm, ImportForm
 from unfold.widgets import UnfoldBooleanWidget
 
 from cedula import permissions, services
+from cedula.admin.exports import CSV_ENCODING, EXPORT_FORMATS, SpanishExportMixin
 from cedula.admin.permissions import ExportPermissionMixin
 from cedula.importing import (
     ImportFileError,
     ParsedFile,
     clean_file_name,
-    escape_formula,
     read_table,
     rejected_rows_csv,
 )
@@ -86,7 +86,7 @@ class CedulaImportResource(resources.ModelResource):
         import_id_fields = ("cedula",)
 
 
-class CedulaExportResource(resources.ModelResource):
+class CedulaExportResource(SpanishExportMixin, resources.ModelResource):
     class Meta:
         model = CedulaInfo
         fields = EXPORT_FIELDS
@@ -103,10 +103,6 @@ class CedulaExportResource(resources.ModelResource):
 
     def dehydrate_priority(self, obj: CedulaInfo) -> str:
         return obj.get_priority_display()
-
-    def export_field(self, field: Any, instance: CedulaInfo, **kwargs: Any) -> Any:
-        # Values come from a foreign page and from people: a cell must never run as a spreadsheet formula.
-        return escape_formula(super().export_field(field, instance, **kwargs))
 
 
 class CedulaImportForm(ImportForm):
@@ -163,7 +159,8 @@ class CedulaImportExportMixin(ExportPermissionMixin, ImportExportMixin):
     confirm_form_class = CedulaConfirmImportForm
     export_form_class = ExportForm
     import_formats = [CSV, XLSX]
-    export_formats = [CSV, XLSX]
+    export_formats = EXPORT_FORMATS
+    to_encoding = CSV_ENCODING
     import_template_name = "admin/cedula/cedulainfo/import.html"
     to_encoding = "utf-8-sig"  # Excel reads a CSV without BOM as ANSI and garbles the accents
     skip_admin_log = True  # one LogEntry per row would be 100,000 rows; the ImportBatch is the record

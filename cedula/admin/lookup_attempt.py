@@ -21,6 +21,7 @@ from cedula import display as screen
 from cedula.admin.cedula_detail import snapshot_html
 from cedula.admin.cedula_search import parse_search, prefix_range
 from cedula.admin.dashboard import message_html
+from cedula.admin.exports import ExportFormatsMixin, SpanishExportMixin
 from cedula.admin.filters import LocalRangeDateTimeFilter, active_filter_chips
 from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.permissions import ExportPermissionMixin
@@ -31,22 +32,28 @@ from cedula.models import CedulaInfo, LookupAttempt
 from cedula.request_audit import audit_request
 
 
-class LookupAttemptResource(resources.ModelResource):
+class LookupAttemptResource(SpanishExportMixin, resources.ModelResource):
     cedula = fields.Field(attribute="cedula__cedula", column_name="cedula")
 
     class Meta:
         model = LookupAttempt
         fields = ["id", "started_at", "cedula", "outcome", "error_kind", "message", "attempt", "duration_ms",
-                  "worker_pid", "task_id"]  # fmt: skip
+                  "wait_ms", "worker_pid", "task_id"]  # fmt: skip
         export_order = fields
 
     def get_queryset(self):  # noqa: D102
         return super().get_queryset().select_related("cedula")
 
+    def dehydrate_outcome(self, obj: LookupAttempt) -> str:
+        return obj.get_outcome_display()
+
+    def dehydrate_error_kind(self, obj: LookupAttempt) -> str:
+        return obj.get_error_kind_display() if obj.error_kind else ""
+
 
 @admin.register(LookupAttempt)
 # Written by the worker only: read-only here.
-class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportMixin, ModelAdmin):
+class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormatsMixin, ExportMixin, ModelAdmin):
     list_display = [
         "started_at",
         "cedula_link",

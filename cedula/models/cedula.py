@@ -266,6 +266,8 @@ class LookupAttempt(models.Model):
     )
     started_at = models.DateTimeField("inicio", db_index=True)
     duration_ms = models.PositiveIntegerField("duración (ms)", default=0)
+    # Of duration_ms, the wait for the throttle's request slot: the politeness gap, not the lookup's own time.
+    wait_ms = models.PositiveIntegerField("espera de turno (ms)", default=0, db_default=0)
     outcome = models.CharField("resultado", max_length=16, choices=Outcome.choices)
     error_kind = models.CharField("tipo de error", max_length=20, choices=ErrorKind.choices, blank=True)
     message = models.TextField("mensaje", blank=True)
@@ -294,6 +296,8 @@ class LookupAttempt(models.Model):
             models.Index(fields=["outcome", "started_at"], name="attempt_outcome_idx"),
             models.Index(fields=["error_kind", "started_at"], name="attempt_error_kind_idx"),
             models.Index(fields=["cedula", "-started_at"], name="attempt_cedula_idx"),
+            # The Django-Q2 task pages name the cedula each lookup task looked up (cedula/admin/django_q.py).
+            models.Index(fields=["task_id"], name="attempt_task_idx", condition=~models.Q(task_id="")),
         ]
 
     def __str__(self) -> str:

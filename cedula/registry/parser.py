@@ -60,6 +60,7 @@ class LookupReport:
     # Elements of the page found by a fallback way, as "element:way" (e.g. "enviar:text"): the page is drifting.
     selector_fallbacks: tuple[str, ...] = ()
     captcha: CaptchaSpend = CaptchaSpend()
+    wait_ms: int = 0  # of duration_ms, the wait for the throttle's request slot (the politeness gap, not the lookup)
 
 
 def fold(text: str) -> str:

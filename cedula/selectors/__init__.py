@@ -79,8 +79,20 @@ from cedula.selectors.worker import (
     worker_health,
     worker_last_seen,
 )
+from cedula.selectors.working import (
+    InFlight,
+    NextUp,
+    RecentLookup,
+    WorkingNow,
+    working_now,
+)
 
 __all__ = [
+    "InFlight",
+    "NextUp",
+    "RecentLookup",
+    "WorkingNow",
+    "working_now",
     "ALERT_TAGS",
     "ANSWER_MISMATCH_NOTE",
     "AlertKey",

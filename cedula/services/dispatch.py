@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from cedula import worker_now
 from cedula.models import CedulaInfo, ErrorKind, LookupTicket
 from cedula.normalize import mask_cedula
 from cedula.registry.parser import LookupReport, LookupResult
@@ -113,11 +114,14 @@ def lookup_run_ticket(
                     cedula=mask_cedula(claim.cedula), attempt=claim.attempt, cedula_id=claim.cedula_id
                 ):
                     logger.info("lookup_started")
+                    worker_now.begin(cedula_id=claim.cedula_id, attempt=claim.attempt, worker=me, task_id=task_id)
                     try:
                         report = run_lookup(claim.cedula)
                     except Exception as exc:  # the client classifies; this is the net under it
                         logger.exception("lookup_crashed", error_kind=ErrorKind.BROWSER)
                         report = error_report(ErrorKind.BROWSER, type(exc).__name__)
+                    finally:
+                        worker_now.end(cedula_id=claim.cedula_id)
                     _record_or_give_up(claim=claim, report=report, task_id=task_id, sleep=sleep)
                 done += 1
                 break

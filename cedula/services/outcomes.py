@@ -108,6 +108,7 @@ def lookup_record_outcome(
             cedula=info,
             started_at=now - dt.timedelta(milliseconds=report.duration_ms),
             duration_ms=report.duration_ms,
+            wait_ms=min(report.wait_ms, report.duration_ms),
             outcome=result.status,
             error_kind=result.error_kind or "",
             message=(result.message or "")[:2000],

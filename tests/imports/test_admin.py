@@ -228,17 +228,28 @@ def test_export_to_csv_has_every_result_field_and_escapes_formulas(admin_client,
 
     assert response.status_code == 200
     assert response.content.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    # As es-CO Excel opens it: a BOM, ";" between columns, each column headed in Spanish.
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
     row = rows[0]
-    for field in ("departamento", "municipio", "puesto", "direccion", "mesa", "novedad", "resolucion",
-                  "fecha_novedad", "status", "last_checked", "error_kind"):  # fmt: skip
-        assert field in row
-    assert row["cedula"] == "1234567"
-    assert row["status"] == "Vigente"
-    assert row["mesa"] == "013"
-    assert row["municipio"] == "'=cmd|' /C calc'!A0"
-    assert row["puesto"] == "'@SUM(1)"
-    assert row["direccion"] == "'+57 CRA"
+    for header in ("Departamento", "Municipio", "Puesto", "Dirección", "Mesa", "Novedad", "Resolución",
+                   "Fecha novedad", "Estado", "Última consulta", "Tipo de error"):  # fmt: skip
+        assert header in row, sorted(row)
+    assert not [h for h in row if "_" in h or h != h.strip() or h[:1].islower()], sorted(row)
+    assert row["Cédula"] == "1234567"
+    assert row["Estado"] == "Vigente"
+    assert row["Mesa"] == "013"
+    assert row["Municipio"] == "'=cmd|' /C calc'!A0"
+    assert row["Puesto"] == "'@SUM(1)"
+    assert row["Dirección"] == "'+57 CRA"
+
+
+def test_the_csv_separator_is_a_setting(admin_client, cedula_factory, settings):
+    settings.EXPORT_CSV_DELIMITER = ","
+    cedula_factory(cedula="1234567", status=Status.ACTIVE, next_attempt_at=None)
+
+    header = export(admin_client, 0).content.decode("utf-8-sig").splitlines()[0]
+
+    assert header.startswith("Cédula,Estado,")
 
 
 def test_export_to_xlsx_writes_text_never_formulas(admin_client, cedula_factory):
@@ -249,9 +260,9 @@ def test_export_to_xlsx_writes_text_never_formulas(admin_client, cedula_factory)
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     header = [c.value for c in sheet[1]]
     values = dict(zip(header, [c.value for c in sheet[2]], strict=True))
-    assert values["cedula"] == "1234567"
-    assert values["municipio"] == "'=1+1"
-    assert sheet.cell(row=2, column=header.index("municipio") + 1).data_type == "s"
+    assert values["Cédula"] == "1234567"
+    assert values["Municipio"] == "'=1+1"
+    assert sheet.cell(row=2, column=header.index("Municipio") + 1).data_type == "s"
 
 
 def test_export_follows_the_changelist_filter(admin_client, cedula_factory):
@@ -260,8 +271,8 @@ def test_export_follows_the_changelist_filter(admin_client, cedula_factory):
 
     response = export(admin_client, 0, "?status__exact=error")
 
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    assert [r["cedula"] for r in rows] == ["2222222"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert [r["Cédula"] for r in rows] == ["2222222"]
 
 
 @pytest.mark.parametrize(("fmt", "name"), [(0, "export.csv"), (1, "export.xlsx")])

@@ -48,6 +48,13 @@ _AREA_CHANGED_JS = r"""(el, [prev, ms]) => new Promise(resolve => {
 class Seen:
     html: str = ""
     fallbacks: list[str] = field(default_factory=list)
+    wait_s: float = 0.0  # time spent waiting for the throttle's request slot (not the lookup's own time)
+    on_step: Callable[[str], object] | None = None  # told "page", "captcha", "slot", "answer" as the lookup moves
+
+    def step(self, name: str) -> None:
+        if self.on_step is not None:
+            with contextlib.suppress(Exception):  # what the console shows never breaks a lookup
+                self.on_step(name)
 
 
 async def submit(

@@ -101,12 +101,18 @@ class RegistryClient:
         return self._user_agent
 
     async def lookup(
-        self, cedula: str, *, take_slot: SlotTaker | None = None, due_after: int | None = None
+        self,
+        cedula: str,
+        *,
+        take_slot: SlotTaker | None = None,
+        due_after: int | None = None,
+        on_step: Callable[[str], object] | None = None,
     ) -> LookupReport:
         """One lookup. `take_slot` reserves the throttle slot right before the POST (None: no throttle, for one-shot
-        commands); `due_after` is how many more lookups are due (None: unknown, pages are kept ahead as configured)."""
+        commands); `due_after` is how many more lookups are due (None: unknown, pages are kept ahead as configured);
+        `on_step` hears each step as it starts ("page", "captcha", "slot", "answer") for the console's live view."""
         started = time.monotonic()
-        seen = Seen()
+        seen = Seen(on_step=on_step)
         try:
             result = await asyncio.wait_for(
                 self._attempt(cedula, seen, started, take_slot, due_after), timeout=self.config.budget_s
@@ -148,6 +154,7 @@ class RegistryClient:
             duration_ms=duration_ms,
             selector_fallbacks=tuple(seen.fallbacks),
             captcha=spend,
+            wait_ms=int(seen.wait_s * 1000),
         )
 
     async def probe_page(self) -> LookupResult | None:
@@ -253,6 +260,7 @@ class RegistryClient:
         self._lookups_on_browser += 1
         forms: list[Form] = []
         try:
+            seen.step("page")
             form = await self._take_form(browser, budget, due_after)
             forms.append(form)
             result, solved = await self._drive(form, cedula, budget, seen, take_slot)
@@ -318,28 +326,30 @@ class RegistryClient:
         if not form.type_chosen:
             await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
         await form.elements["nuip"].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
-        solved = await self._token(page, budget)
+        solved = await self._token(page, budget, seen)
         sent = False
         try:
-            await self._take_slot(take_slot, budget)
+            await self._take_slot(take_slot, budget, seen)
             if solved is not None and self.pipeline is not None and not self.pipeline.fresh(solved):
                 # The slot came later than the token could wait: a fresh one, and the next slot.
-                solved = await self._token(page, budget)
-                await self._take_slot(take_slot, budget)
+                solved = await self._token(page, budget, seen)
+                await self._take_slot(take_slot, budget, seen)
             if solved is not None and self.pipeline is not None:
                 self.pipeline.sent(solved)
             sent = True
+            seen.step("answer")
             await submit(page, form.elements["enviar"], cfg, budget, seen, on_sent=self._sent_marker(take_slot))
         finally:
             if solved is not None and not sent and self.pipeline is not None:
                 self.pipeline.unused(solved)
         return await read_answer(page, cedula, seen, budget, cfg), solved
 
-    async def _token(self, page: Page, budget: Budget) -> Solved | None:
+    async def _token(self, page: Page, budget: Budget, seen: Seen) -> Solved | None:
         """The captcha answer for this page, put where the page's script reads it; None when it asks for none."""
         widget = await page.query_selector(".g-recaptcha[data-sitekey]")
         if widget is None:
             return None
+        seen.step("captcha")
         if self.pipeline is None:
             # A POST without an answer is refused for certain: the registry is not asked in vain.
             raise Failure("captcha", "La página pide captcha y no hay resolvedor configurado.", Cause.NO_SOLVER)
@@ -377,9 +387,14 @@ class RegistryClient:
 
         return mark
 
-    async def _take_slot(self, take_slot: SlotTaker | None, budget: Budget) -> None:
+    async def _take_slot(self, take_slot: SlotTaker | None, budget: Budget, seen: Seen) -> None:
         if take_slot is None:
             return
-        if not await take_slot(budget.step(budget.total_s), lead_s=self._lead()):
-            raise Failure("timeout", "No hubo turno libre para consultar el registro dentro del presupuesto.")
+        seen.step("slot")
+        waiting = time.monotonic()
+        try:
+            if not await take_slot(budget.step(budget.total_s), lead_s=self._lead()):
+                raise Failure("timeout", "No hubo turno libre para consultar el registro dentro del presupuesto.")
+        finally:
+            seen.wait_s += time.monotonic() - waiting
         self._reserved_at = time.time()

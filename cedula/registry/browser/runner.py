@@ -46,10 +46,12 @@ class BrowserRunner:
         *,
         take_slot: Callable[[float, float | None, float], bool] | None = None,
         due_after: int | None = None,
+        on_step: Callable[[str], object] | None = None,
     ) -> LookupReport:
         """`take_slot(max_wait_s, sent_at, lead_s)` (sync, run in this thread) reserves the throttle slot right before
         the POST and, given `sent_at` (wall-clock seconds), marks when it left;
-        `due_after` is how many more lookups are due (the plan for pages and captchas kept ahead)."""
+        `due_after` is how many more lookups are due (the plan for pages and captchas kept ahead); `on_step` (run in the
+        browser's thread, so it must not touch the database) hears each step of the lookup as it starts."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("BrowserRunner is closed")
@@ -57,7 +59,7 @@ class BrowserRunner:
             calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
             slot = self._bridge(take_slot, calls) if take_slot is not None else None
             future = asyncio.run_coroutine_threadsafe(
-                self.client.lookup(cedula, take_slot=slot, due_after=due_after), self._loop
+                self.client.lookup(cedula, take_slot=slot, due_after=due_after, on_step=on_step), self._loop
             )
             future.add_done_callback(lambda _: calls.put(None))
             # The client enforces the budget itself; this only guards against a wedged event loop, and still ends well
