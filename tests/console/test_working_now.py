@@ -1,4 +1,4 @@
-""""Consultando ahora": what the worker is doing this second. The steps come from the real worker (a `qcluster`
+""" "Consultando ahora": what the worker is doing this second. The steps come from the real worker (a `qcluster`
 process, real Chromium, the stand-in with its captcha and solver); the page, the dashboard panel and the Django-Q2
 task pages read them."""
 
