@@ -14,6 +14,8 @@ UNFOLD = {
     "DASHBOARD_CALLBACK": "cedula.admin.dashboard.dashboard_callback",
     # Layout rules beyond the classes Unfold's prebuilt stylesheet holds (cedula/static/cedula/console.css).
     "STYLES": [lambda request: static("cedula/console.css")],
+    # Lists and pages of work still running refresh themselves (cedula/static/cedula/live_rows.js).
+    "SCRIPTS": [lambda request: static("cedula/live_rows.js")],
     # The command palette finds cedulas (a number or its first digits) as the sidebar search does: ops/admin_site.py.
     "COMMAND": {"search_callback": "ops.admin_site.command_search", "search_models": False},
     "SIDEBAR": {

@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from unfold.admin import ModelAdmin
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
@@ -115,6 +116,9 @@ class CedulaInfoAdmin(
 
     @display(description="cédula", ordering="cedula")
     def cedula_grouped(self, obj: CedulaInfo) -> str:
+        # A row still queued or in a lookup refreshes its cells by itself (cedula/static/cedula/live_rows.js).
+        if screen.row_state(obj).key in screen.QUEUED_STATES:
+            return format_html('<span data-live="1">{}</span>', screen.format_cedula(obj.cedula))
         return screen.format_cedula(obj.cedula)
 
     @display(description="estado", ordering="status", label=STATE_COLORS)
@@ -124,7 +128,11 @@ class CedulaInfoAdmin(
 
     @display(description="estado")
     def state(self, obj: CedulaInfo) -> SafeString:
-        return state_label(screen.row_state(obj))
+        # The page of a row still queued or in a lookup reloads itself once its state changes (live_rows.js).
+        state = screen.row_state(obj)
+        if state.key in screen.QUEUED_STATES:
+            return format_html('<span data-live-state="{}">{}</span>', state.key, state_label(state))
+        return format_html('<span data-row-state="{}">{}</span>', state.key, state_label(state))
 
     @display(description="último resultado")
     def last_answer(self, obj: CedulaInfo) -> str:

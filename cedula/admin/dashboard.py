@@ -19,6 +19,7 @@ from cedula.admin.working import working_view_context
 from cedula.gate_display import gate_banner
 from cedula.models import ErrorKind, LookupAttempt, Status
 from cedula.normalize import scrub_text
+from cedula.task_words import task_label
 
 STATUS_ICONS: dict[str, str] = {
     "queued": "schedule",
@@ -88,7 +89,8 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "failures_table": _failures_table(selectors.recent_lookup_failures(limit=10)),
         "worker_failures_table": _worker_failures_table(worker.recent_failures),
         "batches": selectors.import_batch_progress(limit=5),
-        "registry_drift": selectors.registry_drift(hours=24, now=now),
+        "registry_drift": (drift := selectors.registry_drift(hours=24, now=now)),
+        "registry_drift_lines": presenters.drift_lines(drift.by_element),
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
@@ -174,7 +176,7 @@ def _worker_failures_table(failures: list[dict[str, Any]]) -> dict[str, Any]:
         "rows": [
             [
                 display.format_staff_time(f["stopped"]),
-                f["name"],
+                task_label(f["func"], f["name"]),
                 message_html(scrub_text(str(f["result"] or ""))),
             ]
             for f in failures

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -27,6 +28,7 @@ from cedula.admin.spend import batch_spend_view
 from cedula.console_actions import BATCH_BUTTONS, BATCH_EXPORT, BATCH_REVALIDATE, batch_button
 from cedula.importing import clean_file_name
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
+from cedula.querysets import IDLE, QUEUED
 from cedula.request_audit import audit_request
 from cedula.services import revalidation
 
@@ -39,15 +41,22 @@ EXPORT_FORMATS = {
 STATE_ROWS = [(key, screen.STATES[key].label, screen.STATES[key].color) for key in screen.BATCH_PAGE_STATES]
 
 
+def batch_scope(batch: ImportBatch) -> str:
+    """What a batch button's confirmation acts on: "censo.csv (importado el 05/12/2026 10:11:02, 1.200 filas)"."""
+    rows = f"{batch.total_rows:,}".replace(",", ".") + (" fila" if batch.total_rows == 1 else " filas")
+    return f"{batch.file_name} (importado el {screen.format_staff_time(batch.created_at)}, {rows})"
+
+
 def batch_page_url(batch_id: int) -> str:
     return reverse("admin:cedula_importbatch_change", args=[batch_id])
 
 
 @admin.register(ImportBatch)
 class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  # batches come from imports only
-    list_display = ["file_name", "created_at", "created_by", "total_rows", "new_rows", "requeued_rows", "invalid_rows",
-                    "paused_label", "cedulas_link"]  # fmt: skip
+    list_display = ["file_name", "created_at", "created_by", "total_rows", "progress_cell", "eta_cell", "errors_cell",
+                    "invalid_rows", "paused_label", "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
+    list_per_page = 25
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
     change_form_before_template = "admin/cedula/importbatch/batch_page.html"
     actions = ["revalidate"]
@@ -59,6 +68,55 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         )
         audit_request(request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
         self.message_user(request, BATCH_REVALIDATE.done_message(count), messages.SUCCESS)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Per batch on the page: its rows, those still to do, those resting in error (cedula_batch_page_idx).
+        rows = CedulaInfo.objects.order_by().filter(import_batch=OuterRef("pk")).values("import_batch")
+
+        def count(condition: Q | None = None) -> Subquery:
+            scoped = rows.filter(condition) if condition is not None else rows
+            return Subquery(scoped.annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField())
+
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                rows_all=Coalesce(count(), 0),
+                rows_left=Coalesce(count(Q(status=Status.PENDING) | QUEUED | Q(held=True)), 0),
+                rows_error=Coalesce(count(IDLE & Q(status=Status.ERROR, held=False)), 0),
+            )
+        )
+
+    @display(description="avance")
+    def progress_cell(self, obj: ImportBatch) -> str:
+        total, left = getattr(obj, "rows_all", 0), getattr(obj, "rows_left", 0)
+        if not total:
+            return "sin cédulas nuevas"
+        done = total - left
+        text = f"{done:,} de {total:,} ({int(100 * done / total)} %)".replace(",", ".")
+        # A batch with work left refreshes its row by itself (cedula/static/cedula/live_rows.js).
+        return format_html('<span data-live="1">{}</span>', text) if left else text
+
+    @display(description="hora estimada de fin")
+    def eta_cell(self, obj: ImportBatch) -> str:
+        if not getattr(obj, "rows_left", 0):
+            return "terminado"
+        eta = selectors.batch_eta(batch_id=obj.pk, per_row=selectors.batch_work(batch_id=obj.pk).per_row)
+        if eta.reason == "paused":
+            return "en pausa"
+        if eta.reason == "stopped":
+            return "consultas en pausa"
+        if eta.finish_at is None:
+            return "—"
+        return screen.format_staff_time(eta.finish_at)
+
+    @display(description="en error")
+    def errors_cell(self, obj: ImportBatch) -> str:
+        errors = getattr(obj, "rows_error", 0)
+        if not errors:
+            return "0"
+        url = reverse("admin:cedula_cedulainfo_changelist") + f"?import_batch__id__exact={obj.pk}&status__exact=error"
+        return format_html('<a class="text-red-600 underline" href="{}">{}</a>', url, f"{errors:,}".replace(",", "."))
 
     @display(description="cédulas")
     def cedulas_link(self, obj: ImportBatch) -> str:
@@ -195,11 +253,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
             "opts": self.opts,
             "label": label,
             "text": spec.confirmation,
-            "scope": {
-                "label": "Lote",
-                "value": f"{batch.file_name} (importado el "
-                f"{screen.format_staff_time(batch.created_at)}, {batch.total_rows:,} filas)".replace(",", "."),
-            },
+            "scope": {"label": "Lote", "value": batch_scope(batch)},
             "count": rows.count(),
             "back_url": back,
             "action_testid": action,

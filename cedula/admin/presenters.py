@@ -166,3 +166,32 @@ def alert_panel(
         )
     )
     return rows
+
+
+# The registry page's elements and the fallback ways they were found by (cedula/registry/browser/form.py SELECTORS),
+# in the words of a person looking at the page.
+DRIFT_ELEMENTS = {
+    "nuip": "La casilla del número de cédula",
+    "tipo": "La lista del tipo de documento",
+    "enviar": "El botón «Consultar»",
+    "success": "El área donde aparece la respuesta",
+}
+DRIFT_WAYS = {
+    "name": "por su nombre interno",
+    "label": "por el texto de su etiqueta",
+    "text": "por el texto del botón",
+    "alt-id": "por otro identificador",
+    "aria-live": "por ser la zona que la página actualiza",
+}
+
+
+def drift_lines(by_element: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    """One line per element found by a fallback way: "El botón «Consultar» ya no está donde solía: se encontró por el
+    texto del botón"."""
+    lines = []
+    for item, n in by_element:
+        element, _, way = item.partition(":")
+        what = DRIFT_ELEMENTS.get(element, "Un elemento de la página")
+        how = DRIFT_WAYS.get(way, "de otra manera")
+        lines.append({"text": f"{what} ya no está donde solía: se encontró {how}", "count": n})
+    return lines

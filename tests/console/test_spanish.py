@@ -11,7 +11,7 @@ from django_q.models import Failure, Schedule, Success
 from cedula.models import CedulaChange, Status
 from ops.compile_messages import compile_all
 from tests.helpers.console import PAGES
-from tests.helpers.spanish import english_in
+from tests.helpers.spanish import developer_text_in, english_in
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +48,7 @@ def test_every_console_page_reads_in_spanish(admin_client, every_kind_of_row, pa
 
     assert response.status_code == 200
     assert english_in(response.content.decode()) == []
+    assert developer_text_in(response.content.decode()) == []
 
 
 @pytest.mark.parametrize(
@@ -120,3 +121,33 @@ def test_every_field_the_console_can_show_has_a_spanish_label():
         and field.name not in SPANISH_AS_NAMED
     ]
     assert unnamed == []
+
+
+@pytest.mark.parametrize(
+    ("html", "flagged"),
+    [
+        ("<p>last_checked</p>", True),
+        ("<p>lookups-dispatch</p>", True),
+        ("<p>cedula.tasks.dispatch</p>", True),
+        ("<p>Falta REGISTRY_CANARY_CEDULA</p>", True),
+        ("<p>Se modificarán 1 cédulas</p>", True),
+        ("<p>3 consulta</p>", True),
+        ("<p>1 cédula</p>", False),
+        ("<p>1.234 filas</p>", False),
+        ("<p>0 consultas</p>", False),
+        ("<p>ana@example.com</p>", False),
+        ('<span class="material-symbols-outlined">how_to_vote</span>', False),
+        ('<select><option value="queue_now">Consultar ahora</option></select>', False),
+    ],
+)
+def test_the_developer_text_check_itself(html, flagged):
+    assert bool(developer_text_in(html)) is flagged
+
+
+def test_the_confirmations_read_without_developer_text(admin_client, every_kind_of_row):
+    for url in (
+        reverse("admin:cedula_cedulainfo_filter_action", args=["reset_pending"]) + "?status__exact=error",
+        reverse("admin:cedula_importbatch_action", args=[every_kind_of_row["batch"].pk, "retry_errors"]),
+    ):
+        page = admin_client.get(url).content.decode()
+        assert english_in(page) == [] and developer_text_in(page) == []

@@ -26,6 +26,8 @@ PAGES = [
     ("admin:django_q_success_changelist", None),
     ("admin:django_q_failure_changelist", None),
     ("admin:django_q_schedule_changelist", None),
+    ("admin:cedula_working_now", None),
+    ("admin:cedula_importbatch_live", "batch"),
 ]
 if Conf.ORM:  # with the Redis broker the queued tasks live in Redis: there is no queue page
     PAGES.append(("admin:django_q_ormq_changelist", None))

@@ -64,7 +64,9 @@ def test_the_dashboard_shows_the_drift_panel(admin_client):
 
     assert 'data-testid="registry-drift"' in html
     assert re.search(r'data-testid="drift-fallbacks"[^>]*>1<', html)
-    assert "<code>enviar:text</code>: 1" in html
+    # In words a staff member understands: no selector names.
+    assert "El botón «Consultar» ya no está donde solía: se encontró por el texto del botón (1 consulta)." in html
+    assert "enviar:text" not in html and "enviar" not in re.sub(r"<[^>]+>", "", html).split("Cambios en la página")[1]
     assert "La página del registro está cambiando" in html
 
 

@@ -76,6 +76,13 @@ class Command(BaseCommand):
             "--renamed", action="store_true", help="ids cambiados: botón, select y área de respuesta (textos iguales)"
         )
         parser.add_argument(
+            "--drift",
+            choices=["on", "off"],
+            default=None,
+            help="con --realistic: «off» conserva los nombres de la página (la demo de `make run`, sana); «on» los "
+            "cambia a propósito para ver la deriva en el panel (DEMO_REGISTRY_DRIFT=on make run)",
+        )
+        parser.add_argument(
             "--overrides", default=None, help="archivo JSON de respuestas cambiadas, releído en cada cambio"
         )
 
@@ -98,6 +105,7 @@ class Command(BaseCommand):
         render_delay: float | None,
         wrapped: bool,
         renamed: bool,
+        drift: str | None = None,
         **options: Any,
     ) -> None:
         site = start_simulator(
@@ -117,7 +125,7 @@ class Command(BaseCommand):
             form_delay_s=form_delay,
             render_delay_s=render_delay,
             wrapped=wrapped or None,
-            renamed=renamed or None,
+            renamed=True if renamed or drift == "on" else False if drift == "off" else None,
         )
         on = ", ".join(site.behaviours.names()) or "ninguna"
         self.stderr.write(f"Stand-in registry at {site.url} (behaviours: {on}; Ctrl-C to stop)")

@@ -123,7 +123,7 @@ async def read_answer(page: Page, cedula: str, seen: Seen, budget: Budget, confi
         return error_result("unexpected_page", "Respuesta JSON sin la forma esperada.")
     message = (data.get("data") or {}).get("message") if isinstance(data.get("data"), dict) else None
     if data.get("reload"):
-        answer = error_result("expired", "El token o la sesión del formulario venció (reload).")
+        answer = error_result("expired", "El token o la sesión del formulario venció: la página pidió recargarse.")
     elif not isinstance(message, str) or not message.strip():
         return error_result("unexpected_page", "Respuesta JSON sin mensaje.")
     else:
