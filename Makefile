@@ -55,11 +55,16 @@ chromium: $(STAMP)
 migrate: install
 	./dev migrate --noinput
 
+# The whole suite in two runs: the tests that need no Chromium, qcluster or stand-in in parallel on TEST_WORKERS
+# cores (pytest-xdist, a test database each; 0 runs them in this process), then the integration tests one at a time
+# (they measure real time: politeness gaps, ETAs).
+TEST_WORKERS ?= 2
 test: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(MAKE) --no-print-directory typecheck
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not integration" -n $(TEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
 # The fast loop while at work: every test not marked `integration` (no Chromium, no qcluster, no stand-in site), in
 # parallel on every core (pytest-xdist; each worker gets its own test database, test.sqlite3_gw0 ...). No lint.

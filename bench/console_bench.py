@@ -333,6 +333,10 @@ def page_marker(url: str) -> str:
         return 'data-testid="dashboard-panel"'
     if url == "/admin/":
         return 'id="cedula-dashboard"'
+    if "consultando-ahora" in url:
+        return 'data-testid="working-now"'
+    if "/search/" in url:
+        return "/change/"  # a result's link: the sidebar search found the cedula
     return 'id="changelist-form"'
 
 
@@ -371,6 +375,12 @@ def measure(runs: int, only: str = "") -> list[tuple[str, float, float]]:
          f"{changelist}?last_checked_from_0={week_ago}&last_checked_from_1=00:00"),
         ("cedulas: search 1.000.997.000", f"{changelist}?q=1.000.997.000"),
         ("cedulas: prefix search 100099*", f"{changelist}?q=100099*"),
+        ("cedulas: partial number 1000 (no syntax)", f"{changelist}?q=1000"),
+        ("cedulas: partial number 1.000.99", f"{changelist}?q=1.000.99"),
+        ("sidebar search 1000997", reverse("admin:search") + "?s=1000997"),
+        ("consultando ahora", reverse("admin:cedula_working_now")),
+        ("importaciones list (progress, ETA, errors)", reverse("admin:cedula_importbatch_changelist")),
+        ("django-q: successful tasks", reverse("admin:django_q_success_changelist")),
         ("cedulas: queued (dashboard card)", f"{changelist}?cola=si"),
         ("attempts: search 1.000.997.000", f"{attempts}?q=1.000.997.000"),
         ("attempts: no filter", attempts),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
@@ -110,3 +112,21 @@ def pytest_collection_modifyitems(config, items):
     ]
     if unmarked:
         raise pytest.UsageError("mark these tests @pytest.mark.integration:\n  " + "\n  ".join(unmarked))
+    if os.environ.get("TESTS_DATABASE_ONLY") == "1":
+        _keep_database_tests(config, items)
+
+
+# The scale-out pass of .ci/run (PostgreSQL + Redis) reruns every test that reaches the database, the broker or the
+# shared cache through Django; a test that touches none of them (the parser, the browser against the stand-in, pure
+# helpers) would run the same code twice. Those are deselected there, by name in the report.
+DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server", "admin_client", "admin_user"})
+
+
+def _keep_database_tests(config, items):
+    keep, dropped = [], []
+    for item in items:
+        uses = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("django_db")
+        (keep if uses else dropped).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
