@@ -118,8 +118,10 @@ def pytest_collection_modifyitems(config, items):
 
 # The scale-out pass of .ci/run (PostgreSQL + Redis) reruns every test that reaches the database, the broker or the
 # shared cache through Django; a test that touches none of them (the parser, the browser against the stand-in, pure
-# helpers) would run the same code twice. Those are deselected there, by name in the report.
-DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "live_server", "admin_client", "admin_user"})
+# helpers) would run the same code twice. Those are deselected there (counted in the report).
+DATABASE_FIXTURES = frozenset(
+    {"db", "transactional_db", "django_db_setup", "live_server", "admin_client", "admin_user"}
+)
 
 
 def _keep_database_tests(config, items):
