@@ -61,7 +61,7 @@ def _page_changed_now(reading: alerts.Reading) -> str:
 
 def _canary_now(status: selectors.AlertStatus) -> str:
     if not settings.REGISTRY_CANARY_CEDULA:
-        return "Sin cédula de control configurada: pídala al equipo técnico (docs/oncall.md)."
+        return "Sin cédula de control configurada: pídala al equipo técnico."
     if status.checked_at is None or not status.detail:
         return "Aún no se ha comprobado."
     checked = timezone.localtime(status.checked_at)

@@ -17,7 +17,7 @@ from django.utils import timezone
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
 from tests.helpers.browser import SCREENSHOTS, WIDTHS
 from tests.helpers.public import ACTIVE_FIELDS
-from tests.helpers.spanish import english_in
+from tests.helpers.spanish import developer_text_in, english_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -57,8 +57,19 @@ def _demo_rows(admin_user) -> dict[str, int]:
             cedula=row, started_at=now - dt.timedelta(minutes=5 + n), outcome="error", error_kind="unexpected_page",
             message=long_message, attempt=n + 1, snapshot="<html><body><form>***3434</form>" + "<p>texto</p>" * 80,
         )  # fmt: skip
-    LookupAttempt.objects.create(cedula=rows[0], started_at=now - dt.timedelta(minutes=2), outcome="active")
-    from django_q.models import Failure
+    LookupAttempt.objects.create(
+        cedula=rows[0], started_at=now - dt.timedelta(minutes=2), outcome="active", duration_ms=9400, wait_ms=5000,
+        task_id="a" * 32,
+    )  # fmt: skip
+    from django_q.models import Failure, Schedule, Success
+
+    Success.objects.create(
+        id="a" * 32, name="lookup_next-12", func="cedula.tasks.lookup_next", started=now - dt.timedelta(minutes=2),
+        stopped=now - dt.timedelta(minutes=2) + dt.timedelta(seconds=9.6), success=True, result=1,
+    )  # fmt: skip
+    for name, func, minutes in (("lookups-dispatch", "cedula.tasks.dispatch", 1),
+                                ("retention-purge", "cedula.tasks.retention_purge", 24 * 60)):  # fmt: skip
+        Schedule.objects.create(name=name, func=func, schedule_type=Schedule.MINUTES, minutes=minutes)
 
     Failure.objects.create(
         id="b" * 32, name="lookup-next", func="cedula.tasks.lookup_next", started=now - dt.timedelta(seconds=95),
@@ -81,6 +92,14 @@ def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromi
         "attempts": reverse("admin:cedula_lookupattempt_changelist"),
         "batch": reverse("admin:cedula_importbatch_change", args=[ids["batch"]]),
         "failures": reverse("admin:django_q_failure_changelist"),
+        "tasks": reverse("admin:django_q_success_changelist"),
+        "schedules": reverse("admin:django_q_schedule_changelist"),
+        "working-now": reverse("admin:cedula_working_now"),
+        "importaciones": reverse("admin:cedula_importbatch_changelist"),
+        "confirm-filter": reverse("admin:cedula_cedulainfo_filter_action", args=["reset_pending"])
+        + f"?status__exact=error&import_batch__id__exact={ids['batch']}&q=1098",
+        "confirm-batch": reverse("admin:cedula_importbatch_action", args=[ids["batch"], "retry_errors"]),
+        "search-1098": reverse("admin:cedula_cedulainfo_changelist") + "?q=1098",
     }
     problems: list[str] = []
     for width, (w, h) in WIDTHS.items():
@@ -97,11 +116,21 @@ def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromi
             page.goto(live_server.url + path)
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True)
+            if name == "dashboard":  # the panels a phone shows narrowest, one picture each
+                for panel in ("alerts-panel", "working-now", "status-cards"):
+                    page.locator(f'[data-testid="{panel}"]').screenshot(path=str(OUT / f"panel-{panel}-{width}.png"))
             problems += [f"{name}@{width}: {p}" for p in english_in(page.content())]
-            if width == "1440":
-                overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-                if overflow > 0:
-                    problems.append(f"{name}@{width}: scrolls sideways by {overflow} px")
+            problems += [f"{name}@{width}: {p}" for p in developer_text_in(page.content())]
+            # At a desk nothing scrolls sideways; on a phone only a wide table does, inside its own box.
+            overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            if overflow > 0:
+                problems.append(f"{name}@{width}: the page scrolls sideways by {overflow} px")
+        if width == "1440":
+            # The sidebar search finds a cedula (the phone's menu hides it behind its button).
+            page.goto(live_server.url + reverse("admin:index"))
+            page.locator("#nav-filter").press_sequentially("1098", delay=50)  # htmx asks on keyup
+            page.locator("a[href*='/cedulainfo/']:has-text('Cédula 1.098.765.43')").first.wait_for()
+            page.screenshot(path=str(OUT / f"sidebar-search-{width}.png"))
         page.goto(live_server.url + reverse("admin:cedula_cedulainfo_import"))
         page.set_input_files('input[name="import_file"]', str(csv))
         page.locator('form:has(input[name="import_file"]) [type="submit"]').click()
@@ -126,4 +155,4 @@ def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromi
         phone.screenshot(path=str(OUT / f"public-profile-{width}.png"), full_page=True)
         public.close()
 
-    assert problems == []
+    assert problems == [], "\n".join(problems)

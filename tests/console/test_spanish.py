@@ -136,6 +136,7 @@ def test_every_field_the_console_can_show_has_a_spanish_label():
         ("<p>1.234 filas</p>", False),
         ("<p>0 consultas</p>", False),
         ("<p>ana@example.com</p>", False),
+        ("<p>padron-norte.csv</p>", False),
         ('<span class="material-symbols-outlined">how_to_vote</span>', False),
         ('<select><option value="queue_now">Consultar ahora</option></select>', False),
     ],

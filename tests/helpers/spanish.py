@@ -73,7 +73,7 @@ def english_in(page: str) -> list[str]:
 IDENTIFIER = re.compile(
     r"(?<![\w@./-])(?:"
     r"[a-z]+(?:_[a-z0-9]+)+"  # snake_case
-    r"|[a-z]+(?:-[a-z]+)+(?=\s|$|[.,;:)])"  # kebab-case
+    r"|[a-z]+(?:-[a-z]+)+(?=\s|$|[.,;:)](?!\w))"  # kebab-case (not a file name: "padron-norte.csv")
     r"|[a-z_]+\.[a-z_]+\.[a-z_]+"  # a dotted path
     r"|[A-Z]{3,}(?:_[A-Z]+)+"  # a setting
     r")(?![\w@/-])"

@@ -59,7 +59,16 @@
         });
     }
 
+    // A phone's list names each cell by its column (data-label): capitalized as Spanish writes it, first letter only.
+    function capitalizeLabels() {
+        document.querySelectorAll("#result_list td[data-label], #result_list th[data-label]").forEach(function (cell) {
+            var label = cell.getAttribute("data-label") || "";
+            cell.setAttribute("data-label", label.charAt(0).toLocaleUpperCase("es") + label.slice(1));
+        });
+    }
+
     document.addEventListener("DOMContentLoaded", function () {
+        capitalizeLabels();
         if (document.querySelector("#result_list [data-live='1']")) { window.setInterval(refreshList, EVERY_MS); }
         if (document.querySelector("[data-live-state]")) { window.setInterval(refreshDetail, EVERY_MS); }
     });
