@@ -24,7 +24,7 @@ from unfold.enums import ActionVariant
 
 from cedula import data_subject, permissions, services
 from cedula.admin.dashboard import breaker_view
-from cedula.admin.dialogs import ConfirmForm, PauseForm, back_url, done
+from cedula.admin.dialogs import CedulaConfirmForm, ConfirmForm, PauseForm, back_url, done
 from cedula.admin.filters import active_filter_chips
 from cedula.admin.permissions import QueuePermissionMixin
 from cedula.console_actions import (
@@ -184,7 +184,7 @@ class CedulaActionsMixin(QueuePermissionMixin):
         dialog={
             "title": CEDULA_LOOKUP_NOW.label,
             "description": CEDULA_LOOKUP_NOW.confirmation,
-            "form_class": ConfirmForm,
+            "form_class": CedulaConfirmForm,
             "form_submit_text": CEDULA_LOOKUP_NOW.submit,
         },
     )

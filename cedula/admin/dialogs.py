@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -17,6 +19,33 @@ class PauseForm(BaseDialogForm):
 
 class ConfirmForm(BaseDialogForm):
     pass
+
+
+class NamedConfirmForm(BaseDialogForm):
+    """A row's dialog that names the row it acts on (a cedula, a schedule), read-only above its button."""
+
+    target_label = "Sobre"
+
+    def __init__(self, *args: Any, object_id: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, object_id=object_id, **kwargs)
+        self.fields["target"] = forms.CharField(
+            label=self.target_label, required=False, disabled=True, initial=self.describe(object_id),
+            widget=UnfoldAdminTextInputWidget,
+        )  # fmt: skip
+
+    def describe(self, object_id: Any) -> str:
+        raise NotImplementedError
+
+
+class CedulaConfirmForm(NamedConfirmForm):
+    target_label = "Cédula"
+
+    def describe(self, object_id: Any) -> str:
+        from cedula.display import format_cedula, row_state
+        from cedula.models import CedulaInfo
+
+        row = CedulaInfo.objects.filter(pk=object_id).first() if str(object_id or "").isdigit() else None
+        return f"{format_cedula(row.cedula)} ({row_state(row).label.lower()})" if row else "—"
 
 
 def done(request: HttpRequest, url: str) -> HttpResponse:

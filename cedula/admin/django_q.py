@@ -14,10 +14,9 @@ from django_q.conf import Conf
 from django_q.models import Failure, OrmQ, Schedule, Success, Task
 from unfold.admin import ModelAdmin
 from unfold.decorators import action, display
-from unfold.forms import BaseDialogForm
 
 from cedula import services
-from cedula.admin.dialogs import done
+from cedula.admin.dialogs import NamedConfirmForm, done
 from cedula.admin.working import seconds_text
 from cedula.console_actions import SCHEDULE_RUN_NOW
 from cedula.display import format_cedula
@@ -106,8 +105,14 @@ class FailureAdmin(TaskWordsMixin, q_admin.FailAdmin, ModelAdmin):
     list_filter = ()
 
 
-class RunNowForm(BaseDialogForm):
-    pass
+class RunNowForm(NamedConfirmForm):
+    target_label = "Tarea"
+
+    def describe(self, object_id: Any) -> str:
+        schedule = Schedule.objects.filter(pk=object_id).first() if str(object_id or "").isdigit() else None
+        if schedule is None:
+            return "—"
+        return f"{task_label(schedule.func, schedule.name)} ({interval_text(schedule.schedule_type, schedule.minutes)})"
 
 
 @admin.register(Schedule)
@@ -175,7 +180,8 @@ class ScheduleAdmin(q_admin.ScheduleAdmin, ModelAdmin):
         schedule = Schedule.objects.get(pk=object_id)
         services.schedule_run_now(schedule=schedule, by=request.user)
         audit_request(request, action=SCHEDULE_RUN_NOW.audit_code, target=schedule, count=1)
-        self.message_user(request, SCHEDULE_RUN_NOW.done_message(1, name=schedule.name), messages.SUCCESS)
+        done_text = SCHEDULE_RUN_NOW.done_message(1, name=task_label(schedule.func, schedule.name))
+        self.message_user(request, done_text, messages.SUCCESS)
         return done(request, reverse("admin:django_q_schedule_changelist"))
 
 

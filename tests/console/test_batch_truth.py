@@ -152,3 +152,26 @@ def test_a_batch_confirmation_names_its_batch(admin_client, cedula_factory, batc
     scope = re.search(r'data-testid="confirm-scope">(.*?)</p>', html, re.S).group(1)
     assert "censo-sur.xlsx" in scope and "Sin filtros" not in html
     assert "Se modificará <strong" in html and "1</strong> cédula." in html
+
+
+def test_a_schedule_s_run_now_dialog_and_message_name_the_task_in_staff_words(admin_client):
+    from django_q.models import Schedule
+
+    schedule = Schedule.objects.create(name="lookups-dispatch", func="cedula.tasks.dispatch", schedule_type="I",
+                                       minutes=1)  # fmt: skip
+    url = reverse("admin:django_q_schedule_run_now", args=[schedule.pk])
+
+    dialog = admin_client.get(url).content.decode()
+    done = admin_client.post(url, {"_form_submitted": "on"}, follow=True).content.decode()
+
+    assert 'value="Reparto de consultas (red de seguridad) (Cada minuto)"' in dialog
+    assert "«Reparto de consultas (red de seguridad)» en cola para ejecutarse ahora." in done
+    assert "lookups-dispatch" not in dialog + done
+
+
+def test_a_row_s_lookup_now_dialog_names_its_cedula(admin_client, cedula_factory):
+    row = cedula_factory(cedula="1162634974", status=Status.ACTIVE)
+
+    dialog = admin_client.get(reverse("admin:cedula_cedulainfo_lookup_now", args=[row.pk])).content.decode()
+
+    assert 'value="1.162.634.974 (vigente)"' in dialog
