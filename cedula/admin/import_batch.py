@@ -7,8 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -28,7 +27,6 @@ from cedula.admin.spend import batch_spend_view
 from cedula.console_actions import BATCH_BUTTONS, BATCH_EXPORT, BATCH_REVALIDATE, batch_button
 from cedula.importing import clean_file_name
 from cedula.models import BatchEvent, CedulaInfo, ImportBatch, Status
-from cedula.querysets import IDLE, QUEUED
 from cedula.request_audit import audit_request
 from cedula.services import revalidation
 
@@ -56,7 +54,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
     list_display = ["file_name", "created_at", "created_by", "total_rows", "progress_cell", "eta_cell", "errors_cell",
                     "invalid_rows", "paused_label", "cedulas_link"]  # fmt: skip
     list_select_related = ["created_by"]
-    list_per_page = 25
+    list_per_page = 10  # each batch on the page is counted live (one pass over its rows): 10 keep it under 150 ms
     readonly_fields = [f.name for f in ImportBatch._meta.fields]
     change_form_before_template = "admin/cedula/importbatch/batch_page.html"
     actions = ["revalidate"]
@@ -69,23 +67,13 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
         audit_request(request, action=BATCH_REVALIDATE.audit_code, target=queryset, count=count)
         self.message_user(request, BATCH_REVALIDATE.done_message(count), messages.SUCCESS)
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        # Per batch on the page: its rows, those still to do, those resting in error (cedula_batch_page_idx).
-        rows = CedulaInfo.objects.order_by().filter(import_batch=OuterRef("pk")).values("import_batch")
-
-        def count(condition: Q | None = None) -> Subquery:
-            scoped = rows.filter(condition) if condition is not None else rows
-            return Subquery(scoped.annotate(n=Count("pk")).values("n")[:1], output_field=IntegerField())
-
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                rows_all=Coalesce(count(), 0),
-                rows_left=Coalesce(count(Q(status=Status.PENDING) | QUEUED | Q(held=True)), 0),
-                rows_error=Coalesce(count(IDLE & Q(status=Status.ERROR, held=False)), 0),
-            )
-        )
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        # The page's batches' row counts in one pass (not three subqueries per batch): set on the objects shown.
+        changelist = super().get_changelist_instance(request)
+        counts = selectors.batch_row_counts(ids=[batch.pk for batch in changelist.result_list])
+        for batch in changelist.result_list:
+            batch.rows_all, batch.rows_left, batch.rows_error = counts.get(batch.pk, (0, 0, 0))
+        return changelist
 
     @display(description="avance")
     def progress_cell(self, obj: ImportBatch) -> str:
@@ -101,7 +89,7 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
     def eta_cell(self, obj: ImportBatch) -> str:
         if not getattr(obj, "rows_left", 0):
             return "terminado"
-        eta = selectors.batch_eta(batch_id=obj.pk, per_row=selectors.batch_work(batch_id=obj.pk).per_row)
+        eta = selectors.batch_eta(batch_id=obj.pk, per_row=selectors.batch_lookups_per_row(batch_id=obj.pk))
         if eta.reason == "paused":
             return "en pausa"
         if eta.reason == "stopped":
@@ -155,8 +143,10 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
 
     def batch_context(self, request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         page = selectors.batch_page(batch_id=batch.pk)
-        work = selectors.batch_work(batch_id=batch.pk, since=batch.created_at)
-        eta = selectors.batch_eta(batch_id=batch.pk, per_row=work.per_row)
+        per_row = selectors.batch_lookups_per_row(batch_id=batch.pk)
+        eta = selectors.batch_eta(batch_id=batch.pk, per_row=per_row)
+        # The totals (every lookup since the import) only once the batch is done: its page stops refreshing then.
+        work = selectors.batch_work(batch_id=batch.pk, since=batch.created_at) if eta.reason == "done" else None
         values = {"in_flight": page.in_flight, "queued": page.queued, "held": page.held, **page.answered}
         user = request.user
         buttons = [
@@ -169,18 +159,18 @@ class ImportBatchAdmin(ReadOnlyAdminMixin, QueuePermissionMixin, ModelAdmin):  #
             for spec in BATCH_BUTTONS
             if user.has_perm(spec.permission) and self._button_applies(spec.name, batch, page)
         ]
-        finished = eta.reason == "done" and work.last_at is not None
         return {
             "batch": batch,
             "page": page,
             "eta": eta,
             "work": work,
+            "per_row": per_row,
             "finished": (
                 {
                     "at": work.last_at,
                     "duration": screen.duration_text((work.last_at - batch.created_at).total_seconds()),
                 }
-                if finished and work.last_at
+                if work is not None and work.last_at
                 else None
             ),
             "live_url": reverse("admin:cedula_importbatch_live", args=[batch.pk]),

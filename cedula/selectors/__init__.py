@@ -29,7 +29,9 @@ from cedula.selectors.batches import (
     BatchProgress,
     BatchWork,
     batch_eta,
+    batch_lookups_per_row,
     batch_page,
+    batch_row_counts,
     batch_work,
     import_batch_progress,
 )
@@ -115,6 +117,8 @@ __all__ = [
     "alert_statuses",
     "BatchWork",
     "batch_eta",
+    "batch_lookups_per_row",
+    "batch_row_counts",
     "batch_page",
     "batch_work",
     "breaker_state",

@@ -91,6 +91,36 @@ class BatchWork:
     MIN_ROWS = 5
 
 
+RATIO_WINDOW = dt.timedelta(hours=1)
+
+
+def batch_lookups_per_row(*, batch_id: int, now: dt.datetime | None = None) -> float:
+    """What a row of the batch still to do is expected to cost in lookups: the batch's own lookups per row over the
+    last hour (system failures excluded), 1.0 with fewer than BatchWork.MIN_ROWS rows seen. A bounded read (the
+    attempts' started_at index; at most an hour of lookups), so the list of batches can ask it for each."""
+    now = now or timezone.now()
+    recent = LookupAttempt.objects.order_by().filter(
+        started_at__gte=now - RATIO_WINDOW, cause="", cedula__import_batch_id=batch_id
+    )
+    agg = recent.aggregate(lookups=Count("pk"), rows=Count("cedula_id", distinct=True))
+    if agg["rows"] < BatchWork.MIN_ROWS:
+        return 1.0
+    return max(1.0, agg["lookups"] / agg["rows"])
+
+
+def batch_row_counts(*, ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Per batch: (its rows, those still to do, those resting in error), in one pass over cedula_batch_page_idx."""
+    outstanding = Q(status=Status.PENDING) | QUEUED | Q(held=True)
+    errors = Q(status=Status.ERROR, held=False, next_attempt_at__isnull=True, claimed_at__isnull=True)
+    rows = (
+        CedulaInfo.objects.order_by()
+        .filter(import_batch_id__in=ids)
+        .values("import_batch_id")
+        .annotate(total=Count("pk"), left=Count("pk", filter=outstanding), errors=Count("pk", filter=errors))
+    )
+    return {r["import_batch_id"]: (r["total"], r["left"], r["errors"]) for r in rows}
+
+
 def batch_work(*, batch_id: int, since: dt.datetime | None = None) -> BatchWork:
     attempts = LookupAttempt.objects.order_by().filter(cedula__import_batch_id=batch_id)
     if since is not None:

@@ -78,10 +78,14 @@ def test_the_eta_counts_the_retries_the_batch_has_needed(cedula_factory, batch_f
         cedula_factory(import_batch=batch, next_attempt_at=now - dt.timedelta(seconds=1))
 
     work = selectors.batch_work(batch_id=batch.pk)
+    per_row = selectors.batch_lookups_per_row(batch_id=batch.pk, now=now)
     plain = selectors.batch_eta(batch_id=batch.pk, now=now)
-    counted = selectors.batch_eta(batch_id=batch.pk, now=now, per_row=work.per_row)
+    counted = selectors.batch_eta(batch_id=batch.pk, now=now, per_row=per_row)
 
     assert (work.lookups, work.retries, work.rows_tried, work.per_row) == (20, 10, 10, 2.0)
+    assert per_row == 2.0
+    # An hour later with nothing new, the recent evidence is gone: back to one lookup a row.
+    assert selectors.batch_lookups_per_row(batch_id=batch.pk, now=now + dt.timedelta(hours=2)) == 1.0
     assert plain.lookups == 20 and counted.lookups == 40
     assert counted.finish_at - plain.finish_at >= dt.timedelta(seconds=20 * 10 * 0.9)
 
@@ -94,6 +98,7 @@ def test_a_system_failure_is_not_counted_as_a_retry_the_rows_will_need(cedula_fa
         attempt_factory(row, outcome="active")
 
     assert selectors.batch_work(batch_id=batch.pk).per_row == 1.0
+    assert selectors.batch_lookups_per_row(batch_id=batch.pk) == 1.0
 
 
 def test_a_finished_batch_says_when_how_long_and_what_it_used_and_offers_no_dead_button(
