@@ -22,7 +22,7 @@ from cedula.models import (
     Priority,
     Status,
 )
-from cedula.querysets import IN_FLIGHT, IN_QUEUE, QUEUED
+from cedula.querysets import IDLE, IN_FLIGHT, IN_QUEUE, QUEUED
 from cedula.selectors.budget import BudgetState, budget_state
 from cedula.selectors.health import breaker_state
 
@@ -111,7 +111,7 @@ def batch_lookups_per_row(*, batch_id: int, now: dt.datetime | None = None) -> f
 def batch_row_counts(*, ids: list[int]) -> dict[int, tuple[int, int, int]]:
     """Per batch: (its rows, those still to do, those resting in error), in one pass over cedula_batch_page_idx."""
     outstanding = Q(status=Status.PENDING) | QUEUED | Q(held=True)
-    errors = Q(status=Status.ERROR, held=False, next_attempt_at__isnull=True, claimed_at__isnull=True)
+    errors = IDLE & Q(status=Status.ERROR, held=False)
     rows = (
         CedulaInfo.objects.order_by()
         .filter(import_batch_id__in=ids)
