@@ -27,6 +27,7 @@ from cedula.admin.pagination import CappedCountPaginator
 from cedula.admin.permissions import ExportPermissionMixin
 from cedula.admin.readonly import ReadOnlyAdminMixin
 from cedula.admin.spend import spend_line
+from cedula.admin.working import seconds_text
 from cedula.captcha_spend import attempt_spend
 from cedula.models import CedulaInfo, LookupAttempt
 from cedula.request_audit import audit_request
@@ -60,7 +61,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormat
         "outcome_badge",
         "error_kind",
         "short_message",
-        "duration_ms",
+        "duration",
         "attempt",
     ]
     list_filter = [
@@ -80,7 +81,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormat
     paginator = CappedCountPaginator
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
-    fields = ["cedula_link", "started_at", "duration_ms", "outcome", "error_kind", "message", "selector_fallbacks",
+    fields = ["cedula_link", "started_at", "duration", "outcome", "error_kind", "message", "selector_fallbacks",
               "captcha_spend", "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
@@ -102,6 +103,12 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormat
         return format_html(
             '<a class="text-primary-600 underline" href="{}">{}</a>', url, screen.format_cedula(obj.cedula.cedula)
         )
+
+    @display(description="duración")
+    def duration(self, obj: LookupAttempt) -> str:
+        # With its unit, the lookup's own time apart from its wait for the throttle's turn (the politeness gap).
+        own = seconds_text(max(0, obj.duration_ms - obj.wait_ms) / 1000)
+        return f"{own} (más {seconds_text(obj.wait_ms / 1000)} de espera de turno)" if obj.wait_ms else own
 
     @display(description="captchas")
     def captcha_spend(self, obj: LookupAttempt) -> str:  # i24b

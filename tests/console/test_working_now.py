@@ -55,6 +55,18 @@ def test_the_page_lists_held_rows_with_their_step_what_comes_next_and_the_last_l
 
 
 @pytest.mark.django_db
+def test_the_attempts_list_shows_durations_with_units_and_the_turn_wait_apart(
+    admin_client, cedula_factory, attempt_factory
+):
+    row = cedula_factory(status=Status.ACTIVE)
+    attempt_factory(row, outcome="active", duration_ms=9400, wait_ms=5000)
+
+    html = admin_client.get(reverse("admin:cedula_lookupattempt_changelist")).content.decode()
+
+    assert "4,4 s (más 5,0 s de espera de turno)" in html and "(ms)" not in html
+
+
+@pytest.mark.django_db
 def test_the_dashboard_has_the_panel_and_a_link_to_the_page(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
 
