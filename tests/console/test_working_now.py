@@ -86,9 +86,15 @@ def test_a_staff_account_without_the_role_may_not_open_it(client, user_factory):
 def test_a_real_worker_reports_its_steps_and_the_wait_for_its_turn_apart(
     start_worker, registry_site_factory, settings, admin_client, tmp_path
 ):
-    if settings.CACHES["default"]["BACKEND"].endswith("FileBasedCache"):
-        # The worker's cache (tests/helpers/worker.py: CACHE_DIR) is the one this page reads.
-        settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": str(tmp_path / "cache")}}
+    # This page reads the worker's cache: Redis on the scale-out profile, else its CACHE_DIR (tests/helpers/worker.py).
+    if settings.Q_REDIS_URL:
+        worker_cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": settings.Q_REDIS_URL}
+    else:
+        worker_cache = {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path / "cache"),
+        }
+    settings.CACHES = {"default": worker_cache}
     site = registry_site_factory(min_gap_s=0.0, captcha=True)
     site.set_solver(solve_delay_s=1.5)
     solver = {"CAPTCHA_SOLVER": "2captcha", "CAPTCHA_API_URL": site.base_url, "CAPTCHA_API_KEY": site.solver_key}
