@@ -59,10 +59,10 @@ migrate: install
 # cores (pytest-xdist, a test database each; 0 runs them in this process), then the integration tests one at a time
 # (they measure real time: politeness gaps, ETAs).
 TEST_WORKERS ?= 2
+# TEST_LINT=0 skips ruff and mypy (.ci/run's second profile: the same code was checked on the first).
+TEST_LINT ?= 1
 test: install
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(MAKE) --no-print-directory typecheck
+	@if [ "$(TEST_LINT)" != 0 ]; then $(MAKE) --no-print-directory lint; fi
 	$(PY) -m pytest -m "not integration" -n $(TEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 	$(PY) -m pytest -m integration $(PYTEST_ARGS)
 
