@@ -1,12 +1,14 @@
 """python manage.py registry_simulator [--port 8001] [--min-gap S] [--captcha] [--overrides FILE] [--realistic] [...]
 
-Serves the local stand-in of the registry's census page (see cedula/registry/simulator) until interrupted.
-`--realistic` turns on every page behaviour of a production page (placeholder, interstitial, late form, late
-render, re-wrapped answer, renamed elements); each one also has its own flag.
+Serves the local stand-in of the registry's census page and its second source, consultacenso (see
+cedula/registry/simulator) until interrupted. `--realistic` turns on every page behaviour of a production page
+(placeholder, interstitial, late form, late render, re-wrapped answer, renamed elements); each one also has its own
+flag. `--source-state wsp=changed` (repeatable) starts a source changed or down.
 """
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import structlog
@@ -15,8 +17,19 @@ from django.core.management.base import BaseCommand, CommandParser
 from cedula.registry.simulator import Behaviours, start_simulator
 from cedula.registry.simulator.server import DEFAULT_SOLVER_KEY
 from cedula.registry.simulator.solver import SOLVER_ERRORS
+from cedula.registry.simulator.switch import SOURCE_STATES, SOURCES, parse_source_state
 
 logger = structlog.get_logger(__name__)
+
+
+def source_state_argument(text: str) -> tuple[str, str]:
+    try:
+        return parse_source_state(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"se espera FUENTE=ESTADO, con FUENTE en {', '.join(SOURCES)} y ESTADO en {', '.join(SOURCE_STATES)}: "
+            f"{text!r}"
+        ) from None
 
 
 class Command(BaseCommand):
@@ -85,6 +98,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--overrides", default=None, help="archivo JSON de respuestas cambiadas, releído en cada cambio"
         )
+        parser.add_argument(
+            "--source-state",
+            action="append",
+            type=source_state_argument,
+            default=[],
+            metavar="FUENTE=ESTADO",
+            help="estado inicial de una fuente (wsp, consultacenso): ok, changed (rediseñada, irreconocible) o down "
+            "(caída); repetible. Se cambia en marcha con POST /__stand-in/source (name, state)",
+        )
 
     def handle(
         self,
@@ -106,6 +128,7 @@ class Command(BaseCommand):
         wrapped: bool,
         renamed: bool,
         drift: str | None = None,
+        source_state: list[tuple[str, str]] | None = None,
         **options: Any,
     ) -> None:
         site = start_simulator(
@@ -126,9 +149,14 @@ class Command(BaseCommand):
             render_delay_s=render_delay,
             wrapped=wrapped or None,
             renamed=True if renamed or drift == "on" else False if drift == "off" else None,
+            source_states=dict(source_state or []),
         )
         on = ", ".join(site.behaviours.names()) or "ninguna"
-        self.stderr.write(f"Stand-in registry at {site.url} (behaviours: {on}; Ctrl-C to stop)")
+        sources = ", ".join(f"{name}={site.source_state(name)}" for name in SOURCES)
+        self.stderr.write(
+            f"Stand-in registry at {site.url} and {site.consultacenso_url} (behaviours: {on}; sources: {sources}; "
+            "Ctrl-C to stop)"
+        )
         try:
             site.serve_forever()
         except KeyboardInterrupt:

@@ -37,6 +37,7 @@ FAULT_CEDULAS: dict[str, str] = {
     FLAKY: "active",
 }
 SLOW_RENDER_S = 4.0
+HANG_S = 600.0  # how long a hung answer waits (the server's stop releases it sooner)
 
 NOVEDADES = (
     "Cancelada por Muerte",

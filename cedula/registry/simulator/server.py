@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from cedula.normalize import mask_cedula
-from cedula.registry.simulator import outcomes
+from cedula.registry.simulator import consultacenso, outcomes, switch
 from cedula.registry.simulator.behaviours import (
     CAPTCHA_WIDGET,
     CHALLENGE_COOKIE,
@@ -36,7 +36,8 @@ from cedula.registry.simulator.solver import CLASSIC_PATHS, TASK_PATHS, StandInS
 logger = structlog.get_logger(__name__)
 
 DEFAULT_SOLVER_KEY = "stand-in-solver-key"
-HANG_S = 600.0
+# What a dropped wsp answer gets through before the connection breaks (consultacenso passes its own).
+DROPPED_PARTIAL = '{"success": true, "data": {"message": "<table id=\'consulta\'><tr><td data-th='
 
 
 @dataclass
@@ -56,6 +57,9 @@ class _State:
     posts: int = 0  # lookups POSTed to the form, whatever their answer
     down: bool = False  # every connection dropped without an answer (an outage), until cleared
     blocking: bool = False  # the registry page and its POST answer the block page (the WAF blocks us), until cleared
+    sources: dict[str, str] = field(default_factory=lambda: dict.fromkeys(switch.SOURCES, "ok"))  # see switch.py
+    consultacenso_page_visits: int = 0
+    consultacenso_posts: int = 0  # the second source's lookups; their spacing shares last_post_at with `posts`
 
     def outcome_for(self, cedula: str) -> outcomes.Outcome:
         return self.overrides.outcome_for(cedula) if self.overrides else outcomes.outcome_for(cedula)
@@ -121,10 +125,16 @@ class _Handler(BaseHTTPRequestHandler):
     def _passed_challenge(self) -> bool:
         return not self.state.behaviours.interstitial or self._cookie(CHALLENGE_COOKIE) is not None
 
+    @property
+    def request_path(self) -> str:
+        return urllib.parse.urlsplit(self.path).path
+
     def _record(self, **data: Any) -> None:
+        source = switch.source_of(self.request_path)
         entry = {
             "method": self.command,
-            "path": urllib.parse.urlsplit(self.path).path,
+            "path": self.request_path,
+            **({"source": source} if source else {}),
             "user_agent": self.headers.get("User-Agent", ""),
             "sec_ch_ua": self.headers.get("sec-ch-ua", ""),
             "had_session": self._session_id() is not None,
@@ -146,9 +156,12 @@ class _Handler(BaseHTTPRequestHandler):
             query.update(self._form())
         return query
 
-    def _form(self) -> dict[str, str]:
+    def _body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _form(self) -> dict[str, str]:
+        body = self._body()
         content_type = self.headers.get("Content-Type", "")
         if content_type.startswith("multipart/form-data"):
             message = BytesParser(policy=HTTP).parsebytes(
@@ -185,11 +198,15 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-        if self._dropped():
+        if self._dropped() or switch.intercepted(self):
             return
-        path = urllib.parse.urlsplit(self.path).path
+        path = self.request_path
         if path in (PATH, PATH.rstrip("/")):
             self._page()
+        elif switch.source_of(path) == "consultacenso":
+            consultacenso.get(self, path)
+        elif path == switch.CONTROL_PATH:
+            switch.control(self)
         elif path == "/":
             self._send(302, "", "text/plain", {"Location": PATH})
         elif path == "/favicon.ico":
@@ -200,11 +217,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, "Not Found", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:  # noqa: N802
-        if self._dropped():
+        if self._dropped() or switch.intercepted(self):
             return
-        path = urllib.parse.urlsplit(self.path).path
+        path = self.request_path
         if path in (PATH, PATH.rstrip("/")):
             self._lookup()
+        elif switch.source_of(path) == "consultacenso":
+            consultacenso.post(self, path)
+        elif path == switch.CONTROL_PATH:
+            switch.control(self)
         elif self.state.captcha and path in (*CLASSIC_PATHS, *TASK_PATHS):
             self._solver(path)
         else:
@@ -283,7 +304,7 @@ class _Handler(BaseHTTPRequestHandler):
         cedula = nuip.lstrip("0")
         if cedula == outcomes.HANG:
             answer("hang")
-            state.stop.wait(HANG_S)
+            state.stop.wait(outcomes.HANG_S)
             self.close_connection = True
             return None
         if cedula == outcomes.SERVER_ERROR:
@@ -305,13 +326,10 @@ class _Handler(BaseHTTPRequestHandler):
         message = outcomes.render_answer(cedula, outcome)
         return self._json({"success": outcome.status != "not_found", "data": {"message": message}})
 
-    def _drop(self) -> None:
+    def _drop(self, partial: str = DROPPED_PARTIAL) -> None:
         """Headers and half a body promised as more, then the connection closes: the client sees a broken answer."""
-        head = (
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 4096\r\n\r\n"
-            '{"success": true, "data": {"message": "<table id=\'consulta\'><tr><td data-th='
-        )
-        self.wfile.write(head.encode("utf-8"))
+        head = "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 4096\r\n\r\n"
+        self.wfile.write((head + partial).encode("utf-8"))
         self.wfile.flush()
         self.close_connection = True
         try:

@@ -8,6 +8,7 @@ from typing import Any
 
 import structlog
 
+from cedula.registry.simulator import switch
 from cedula.registry.simulator.behaviours import SITE_KEY, Behaviours
 from cedula.registry.simulator.handle import SimulatorHandle
 from cedula.registry.simulator.overrides import OverridesFile
@@ -37,12 +38,17 @@ def start_simulator(
     renamed: bool | None = None,
     dom_message: str = "",
     behaviours: Behaviours | None = None,
+    source_states: dict[str, str] | None = None,
 ) -> SimulatorHandle:
     """Start the stand-in in a background thread (port 0 = a free port) and return once it accepts connections.
 
     Page behaviours (see Behaviours): each keyword switches one on (or off, over `realistic=True`, which starts with
-    all of them on); `behaviours=` passes a ready Behaviours instead.
+    all of them on); `behaviours=` passes a ready Behaviours instead. `source_states` starts sources changed or down
+    ({"wsp": "changed"}; see switch.py).
     """
+    sources = dict.fromkeys(switch.SOURCES, "ok") | dict(
+        switch.checked(name, state) for name, state in (source_states or {}).items()
+    )
     if behaviours is None:
         chosen = {
             "placeholder": placeholder,
@@ -68,6 +74,7 @@ def start_simulator(
             error=solver_error,
         ),
         behaviours=behaviours,
+        sources=sources,
     )
     if overrides_file is not None:
         server.state.overrides = OverridesFile(overrides_file)
@@ -82,5 +89,6 @@ def start_simulator(
         min_gap_s=min_gap_s,
         captcha=captcha,
         behaviours=behaviours.names(),
+        sources=sources,
     )
     return handle
