@@ -77,6 +77,8 @@ run: migrate
 	@./dev setup_schedules
 	@./dev load_demo_cedulas
 	@echo "Console: http://127.0.0.1:8000/admin/   Public site: http://127.0.0.1:8000/   Stand-in registry: http://127.0.0.1:8001/censo/consultar/"
+	REGISTRY_SOURCES=$${REGISTRY_SOURCES:-wsp,consultacenso} \
+	REGISTRY_CONSULTACENSO_URL=$${REGISTRY_CONSULTACENSO_URL:-http://127.0.0.1:8001/consultacenso/} \
 	$(VENV)/bin/honcho start
 
 lint: $(STAMP)

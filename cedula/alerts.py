@@ -55,6 +55,20 @@ def breaker_changed(*, opened: bool, cooldown_s: float, cause: str = "") -> None
     )
 
 
+def source_switched(*, left: str, to: str, reason: str, detail: str) -> None:
+    """One event per switch between the registry's pages (cedula.services.sources): warning when the worker leaves a
+    source, info when it moves back to the first. The fingerprint is per (source left, source taken)."""
+    back = reason == "restored"
+    _send(
+        message=f"registry source switched: {left} -> {to} ({reason})",
+        level="info" if back else "warning",
+        alert=AlertKey.SOURCE,
+        state="restored" if back else "switched",
+        data={"from": left, "to": to, "reason": reason, "detail": detail},
+        source=f"{left}->{to}",
+    )
+
+
 def error_rate_message(stats: selectors.ErrorRate, *, recovered: bool = False) -> str:
     figures = f"{stats.rate:.0%} over {stats.window_min} min, {stats.attempts} attempts"
     return f"lookup error rate recovered: {figures}" if recovered else f"lookup error rate {figures}"

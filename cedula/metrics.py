@@ -78,6 +78,21 @@ class CedulaCollector(Collector):
             value=1.0 if breaker["paused"] else 0.0,
         )
 
+        source = selectors.source_view(now=now)
+        in_use = GaugeMetricFamily(
+            "cedula_registry_source_in_use",
+            "1 for the registry page the worker asks now (REGISTRY_SOURCES), 0 for the other configured ones.",
+            labels=["source"],
+        )
+        for name in source.configured:
+            in_use.add_metric([name], 1.0 if name == source.current else 0.0)
+        yield in_use
+        yield GaugeMetricFamily(
+            "cedula_registry_source_switches",
+            "Switches between the registry's pages since the deployment started recording them.",
+            value=float(source.switches),
+        )
+
         last_seen = selectors.worker_last_seen(now=now)
         age = max(0.0, (now - last_seen).total_seconds()) if last_seen else math.nan
         yield GaugeMetricFamily(

@@ -25,13 +25,23 @@ def _run_lookup() -> Callable[[str], LookupReport]:
 
     def run(cedula: str) -> LookupReport:
         due = services.lookups_due_soon(within_s=settings.CAPTCHA_SAFE_AGE_S)
-        return runner.lookup(cedula, take_slot=_take_slot, due_after=due, on_step=worker_now.step)
+        return runner.lookup(
+            cedula, take_slot=_take_slot, due_after=due, on_step=worker_now.step, source=services.source_in_use()
+        )
 
     return run
 
 
 def _run_probe() -> Callable[[], LookupResult | None]:
-    """The open gate's page probe: the registry page loaded, no solve, no POST (cedula.services.probe)."""
+    """The open gate's page probe: the page of the source in use loaded, no solve, no POST (cedula.services.probe)."""
+    from cedula.registry.browser import get_runner  # heavy: Playwright loads only in the worker that runs lookups
+
+    runner = get_runner()
+    return lambda: runner.probe_page(services.source_in_use())
+
+
+def _run_source_probe() -> Callable[[str], LookupResult | None]:
+    """The probe of a source the worker left, to move back to it: its page loaded, no solve, no POST."""
     from cedula.registry.browser import get_runner  # heavy: Playwright loads only in the worker that runs lookups
 
     return get_runner().probe_page
@@ -50,7 +60,11 @@ def lookup_next(ticket_id: int) -> int:
     task_id = structlog.contextvars.get_contextvars().get("task_id", "")
     with structlog.contextvars.bound_contextvars(ticket_id=ticket_id):
         return services.lookup_run_ticket(
-            ticket_id=ticket_id, run_lookup=_run_lookup(), task_id=task_id, run_probe=_run_probe()
+            ticket_id=ticket_id,
+            run_lookup=_run_lookup(),
+            task_id=task_id,
+            run_probe=_run_probe(),
+            run_source_probe=_run_source_probe(),
         )
 
 

@@ -14,10 +14,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# Development is asked for per command: `./dev` (and make, which runs through it) sets OPS_DEV=1, and only then is
-# var/dev.env read (DEBUG=1, a SECRET_KEY generated for this checkout). Nothing in the checkout turns it on, so a
-# production process, which never sets OPS_DEV, is never in DEBUG because of a file make wrote. The real environment
-# wins over both files. README.md: "How development and production are kept apart".
+# Development is asked for per command: `./dev` (and make) sets OPS_DEV=1, and only then is var/dev.env read (DEBUG=1,
+# a generated SECRET_KEY). A production process never sets OPS_DEV, so no file make wrote can put it in DEBUG; the
+# real environment wins over both files. README.md: "How development and production are kept apart".
 if os.environ.get("OPS_DEV") == "1":
     from ops.devenv import ensure_dev_env
 
@@ -244,9 +243,11 @@ configure_logging(
 
 # --- The registry (target page) and the lookup pipeline ----------------------------------------------------------
 REGISTRY_URL = env.str("REGISTRY_URL", default="http://127.0.0.1:8001/censo/consultar/")
+from ops.settings_sources import *  # noqa: E402, F403 - the registry's sources (docs/registry.md, "Sources")
+
 REGISTRY_MIN_GAP_S = env.float("REGISTRY_MIN_GAP_S", default=5.0)
 if REGISTRY_MIN_GAP_S < 0:
-    raise environ.ImproperlyConfigured("REGISTRY_MIN_GAP_S must be >= 0.")
+    raise environ.ImproperlyConfigured("REGISTRY_MIN_GAP_S must be >= 0 (one gap for every source together).")
 # A promise to the registry below what the gap allows: at most this many lookups a (Bogota) day, none in the quiet
 # hours ("22-06"). Interactive lookups (people registering) are exempt from both. See docs/batches.md.
 REGISTRY_MAX_PER_DAY = env.int("REGISTRY_MAX_PER_DAY", default=0)
@@ -382,8 +383,7 @@ else:
     }
 
 # --- Exports ----------------------------------------------------------------------------------------------------------
-# The column separator of CSV downloads: ";" is what Excel in Spanish (Colombia) expects, the comma being the decimal
-# mark there (cedula/admin/exports.py).
+# CSV downloads' separator: ";" is what Excel in es-CO expects, the comma being its decimal mark (admin/exports.py).
 EXPORT_CSV_DELIMITER = env.str("EXPORT_CSV_DELIMITER", default=";")
 
 # --- Sentry -----------------------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
     window = selectors.lookup_error_rate(window_min=settings.ERROR_RATE_WINDOW_MIN, now=now)
     error_rate = alerts.read_error_rate(now=now, stats=window)
     spend = spend_panel_view(now=now)
+    source = selectors.source_view(now=now)
     counts = display.state_counts(
         by_status=selectors.status_counts(), queued_by_status=selectors.queued_status_counts(queued_total=queue.total)
     )
@@ -91,6 +92,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "batches": selectors.import_batch_progress(limit=5),
         "registry_drift": (drift := selectors.registry_drift(hours=24, now=now)),
         "registry_drift_lines": presenters.drift_lines(drift.by_element),
+        "registry_source": presenters.source_panel(source),
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),
@@ -101,6 +103,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             stall=alerts.read_stall(now=now, breaker=breaker, due=queue.due_now),
             page_changed=alerts.read_page_changed(now=now, stats=window),
             runway=spend,
+            source=source,
         ),
         "captcha_spend": spend,
         **working_view_context(next_n=3, recent_n=5),

@@ -39,7 +39,7 @@ class LookupAttemptResource(SpanishExportMixin, resources.ModelResource):
     class Meta:
         model = LookupAttempt
         fields = ["id", "started_at", "cedula", "outcome", "error_kind", "message", "attempt", "duration_ms",
-                  "wait_ms", "worker_pid", "task_id"]  # fmt: skip
+                  "wait_ms", "source", "worker_pid", "task_id"]  # fmt: skip
         export_order = fields
 
     def get_queryset(self):  # noqa: D102
@@ -63,10 +63,12 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormat
         "short_message",
         "duration",
         "attempt",
+        "source",
     ]
     list_filter = [
         ("outcome", ChoicesDropdownFilter),
         ("error_kind", ChoicesDropdownFilter),
+        ("source", ChoicesDropdownFilter),
         ("started_at", LocalRangeDateTimeFilter),
     ]
     list_filter_submit = True
@@ -82,7 +84,7 @@ class LookupAttemptAdmin(ReadOnlyAdminMixin, ExportPermissionMixin, ExportFormat
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     fields = ["cedula_link", "started_at", "duration", "outcome", "error_kind", "message", "selector_fallbacks",
-              "captcha_spend", "attempt", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
+              "captcha_spend", "attempt", "source", "worker_pid", "task_id", "snapshot_text"]  # fmt: skip
     readonly_fields = fields
     resource_classes = [LookupAttemptResource]
     export_form_class = ExportForm

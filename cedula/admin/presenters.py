@@ -13,6 +13,7 @@ from django.utils import timezone
 from cedula import alerts, selectors
 from cedula.gate_display import gate_banner
 from cedula.models import Breaker
+from cedula.registry.sources import SOURCES
 from cedula.selectors.alerts import AlertKey
 
 # Every alert's name on the console, in Spanish.
@@ -23,6 +24,7 @@ ALERT_LABELS: dict[AlertKey, str] = {
     AlertKey.CANARY: "Cédula de control",
     AlertKey.CAPTCHA_RUNWAY: "Saldo de captchas",
     AlertKey.BREAKER: "Interruptor",
+    AlertKey.SOURCE: "Fuente del registro",
 }
 
 
@@ -96,6 +98,7 @@ def alert_panel(
     stall: alerts.Reading | None = None,
     page_changed: alerts.Reading | None = None,
     runway: dict[str, Any] | None = None,
+    source: selectors.SourceView | None = None,
 ) -> list[AlertPanelRow]:
     """The dashboard's alerts panel: every alert on-call may hear of, read from the same figures the rest of the
     dashboard shows at this moment (the dashboard passes its reads: one read per fact), and apart from that, when
@@ -165,6 +168,24 @@ def alert_panel(
             link="",
         )
     )
+    # The source in use, from the same read as the "Fuente del registro" card: on-call heard of each switch.
+    source = source or selectors.source_view(now=now)
+    if len(source.configured) > 1:
+        backup = not source.on_first
+        label = SOURCES[source.current].label if source.current in SOURCES else source.current
+        rows.append(
+            AlertPanelRow(
+                key=AlertKey.SOURCE,
+                label=ALERT_LABELS[AlertKey.SOURCE],
+                now="firing" if backup else "ok",
+                summary=f"Se consulta en la fuente de respaldo ({label}): {source.reason_label.lower()}."
+                if backup
+                else "Se consulta en la fuente principal.",
+                last_sent_at=source.since if source.switches else None,
+                told_firing=backup,
+                link="",
+            )
+        )
     return rows
 
 
@@ -195,3 +216,37 @@ def drift_lines(by_element: list[tuple[str, int]]) -> list[dict[str, Any]]:
         how = DRIFT_WAYS.get(way, "de otra manera")
         lines.append({"text": f"{what} ya no está donde solía: se encontró {how}", "count": n})
     return lines
+
+
+def source_panel(view: selectors.SourceView) -> dict[str, Any]:
+    """The "Fuente del registro" card: which page the worker asks, why, and when it tries the first one again."""
+    labels = {name: SOURCES[name].label for name in view.configured}
+    lines = []
+    if len(view.configured) == 1:
+        lines.append(
+            "Solo hay una fuente configurada: si su página cambia o no carga, las consultas esperan hasta que se "
+            "corrija."
+        )
+    elif view.on_first:
+        backup = ", ".join(labels[name] for name in view.configured[1:])
+        lines.append(f"Si esta página cambia o deja de cargar, el trabajo pasa solo a: {backup}.")
+    else:
+        why = view.reason_label + (f" ({view.detail})" if view.detail else "")
+        lines.append(f"Motivo: {why}.")
+        first = labels[view.configured[0]]
+        if view.next_probe_at:
+            lines.append(f"Se volverá a probar «{first}» hacia las {_hour(view.next_probe_at)}.")
+        if view.last_probe_at and view.last_probe_said:
+            lines.append(f"Última prueba ({_hour(view.last_probe_at)}): {view.last_probe_said}")
+    return {
+        "current": labels.get(view.current, view.current),
+        "on_first": view.on_first,
+        "since": view.since,
+        "lines": lines,
+        "attempts": [(labels[name], view.attempts_24h.get(name, 0)) for name in view.configured],
+        "several": len(view.configured) > 1,
+    }
+
+
+def _hour(moment: dt.datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")

@@ -37,12 +37,14 @@ from cedula.models.cedula import (
 )
 from cedula.models.control import (
     BREAKER_PK,
+    SOURCE_PK,
     THROTTLE_PK,
     AlertState,
     Breaker,
     CaptchaBalance,
     LookupTicket,
     RevalidationRun,
+    SourceInUse,
     Throttle,
 )
 from cedula.models.preview import ImportPreview
@@ -50,6 +52,7 @@ from cedula.models.preview import ImportPreview
 __all__ = [
     "BREAKER_PK",
     "FINAL_STATUSES",
+    "SOURCE_PK",
     "THROTTLE_PK",
     "AlertState",
     "AuditRecord",
@@ -67,6 +70,7 @@ __all__ = [
     "Priority",
     "RevalidationRun",
     "Source",
+    "SourceInUse",
     "Status",
     "Throttle",
 ]

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cedula.querysets import CedulaInfoQuerySet
+from cedula.registry.sources import SOURCES
 
 # The console's one date-time format (cedula/display.py shows the same): Bogotá time, with seconds.
 from cedula.staff_time import STAFF_DATETIME as _STAFF_DATETIME  # noqa: E402
@@ -252,6 +253,10 @@ class CedulaInfo(models.Model):
         return self.next_attempt_at is not None or self.claimed_at is not None
 
 
+# The registry's pages an attempt can have asked (cedula.registry.sources), as staff read them.
+SOURCE_CHOICES = [(name, name) for name in SOURCES]
+
+
 class LookupAttempt(models.Model):
     """One request to the registry. The structured failure log of the console."""
 
@@ -287,6 +292,8 @@ class LookupAttempt(models.Model):
     # A cedula.registry.failures.Cause when the system, not the row, failed: the attempt spent none of its retries.
     # db_default: rows written by code that predates the column (a rolling deploy, raw SQL) still insert.
     cause = models.CharField("causa del sistema", max_length=20, blank=True, default="", db_default="")
+    # The registry's page that answered (cedula.registry.sources: wsp, consultacenso); "" before sources existed.
+    source = models.CharField("fuente", max_length=20, choices=SOURCE_CHOICES, blank=True, default="", db_default="")
 
     class Meta:
         verbose_name = "intento de consulta"
@@ -298,6 +305,8 @@ class LookupAttempt(models.Model):
             models.Index(fields=["cedula", "-started_at"], name="attempt_cedula_idx"),
             # The Django-Q2 task pages name the cedula each lookup task looked up (cedula/admin/django_q.py).
             models.Index(fields=["task_id"], name="attempt_task_idx", condition=~models.Q(task_id="")),
+            # The attempts list's "fuente" filter and the per-source page-changed read (cedula.services.sources).
+            models.Index(fields=["source", "started_at"], name="attempt_source_idx"),
         ]
 
     def __str__(self) -> str:

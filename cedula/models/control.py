@@ -147,3 +147,37 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {'firing' if self.firing else 'ok'}"
+
+
+# Which source is in use is one row for the deployment: every reader and writer goes through this key.
+SOURCE_PK = 1
+
+
+class SourceInUse(models.Model):
+    """Which of the registry's pages the worker asks (REGISTRY_SOURCES; cedula.services.sources), why, and when the
+    first one is probed again to move back to it. One row (pk=SOURCE_PK)."""
+
+    class Reason(models.TextChoices):
+        FIRST = "first", "Es la primera fuente configurada"
+        PAGE_CHANGED = "page_changed", "La página anterior cambió de forma"
+        DOWN = "down", "La página anterior no carga"
+        RESTORED = "restored", "La primera fuente volvió a responder"
+        SETTINGS = "settings", "Cambió la configuración de fuentes"
+
+    current = models.CharField("fuente en uso", max_length=20, default="wsp")
+    reason = models.CharField("motivo", max_length=20, choices=Reason.choices, default=Reason.FIRST)
+    detail = models.CharField("detalle", max_length=300, blank=True, default="")
+    since = models.DateTimeField("desde", null=True, blank=True)
+    left = models.CharField("fuente dejada", max_length=20, blank=True, default="")  # what a failback probe checks
+    next_probe_at = models.DateTimeField("próxima prueba", null=True, blank=True)
+    probe_interval_s = models.FloatField(default=0)
+    last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)
+    last_probe_said = models.CharField("resultado de la última prueba", max_length=300, blank=True, default="")
+    switches = models.PositiveIntegerField("cambios", default=0)
+
+    class Meta:
+        verbose_name = "fuente en uso"
+        verbose_name_plural = "fuentes en uso"
+
+    def __str__(self) -> str:
+        return f"{self.current} ({self.reason})"

@@ -61,6 +61,7 @@ class LookupReport:
     selector_fallbacks: tuple[str, ...] = ()
     captcha: CaptchaSpend = CaptchaSpend()
     wait_ms: int = 0  # of duration_ms, the wait for the throttle's request slot (the politeness gap, not the lookup)
+    source: str = ""  # the registry's page that answered (cedula.registry.sources; "" when none was asked)
 
 
 def fold(text: str) -> str:

@@ -75,6 +75,7 @@ from cedula.selectors.queue import (
     queued_status_counts,
     status_counts,
 )
+from cedula.selectors.sources import SourceView, source_view
 from cedula.selectors.worker import (
     WORKER_LAST_SEEN_KEY,
     WorkerHealth,
@@ -90,6 +91,8 @@ from cedula.selectors.working import (
 )
 
 __all__ = [
+    "SourceView",
+    "source_view",
     "InFlight",
     "NextUp",
     "RecentLookup",

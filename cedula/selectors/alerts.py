@@ -35,6 +35,7 @@ class AlertKey(StrEnum):
     CANARY = "canary"  # an AlertState row of its own, announced under the page_changed tag
     CAPTCHA_RUNWAY = "captcha_runway"  # i24b: cedula.services.captcha_balance
     BREAKER = "breaker"  # the gate: its state is the Breaker row, not an AlertState
+    SOURCE = "source"  # i22: the worker moved to another of the registry's pages (its state is SourceInUse)
 
 
 # AlertState key -> the Sentry `alert` tag, in the panel's order (the console's labels: cedula.admin.presenters).

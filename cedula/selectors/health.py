@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db import connection
@@ -15,6 +15,7 @@ from cedula.models import (
     CedulaInfo,
 )
 from cedula.registry.failures import PROBED_CAUSES
+from cedula.selectors.sources import source_view
 from cedula.selectors.worker import worker_health
 
 
@@ -72,6 +73,8 @@ class SystemHealth:
     worker_heartbeat_age_s: float | None
     due_backlog: int
     breaker: dict[str, Any]
+    # The registry's page in use (cedula.registry.sources) and why: {"in_use", "first", "reason"}.
+    source: dict[str, Any] = field(default_factory=dict)
     # Why lookups are not flowing, in categories anyone may read ("base de datos", "trabajador", "registro",
     # "pausa manual"...); empty when all is well.
     reasons: tuple[str, ...] = ()
@@ -116,7 +119,9 @@ def system_health(*, silent_after_s: float) -> SystemHealth:
     age = worker_heartbeat_age_s()
     worker_ok = age is not None and age <= silent_after_s
     breaker = breaker_state()
+    view = source_view()
     return SystemHealth(
+        source={"in_use": view.current, "first": view.on_first, "reason": view.reason if not view.on_first else ""},
         ok=database and worker_ok,
         database=database,
         worker_heartbeat_age_s=age,

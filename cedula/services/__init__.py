@@ -19,6 +19,7 @@ below, which every module re-exports here:
 - history: the CedulaChange rows of answers that changed, and a person's "your place changed" visit;
 - audit: the one call that records a staff action (docs/security.md);
 - retention: the batched purge of old attempts and failure snapshots.
+- sources: which of the registry's pages the worker asks, moving to the next and back (REGISTRY_SOURCES);
 - canary: the scheduled lookup of a cedula whose answer is known (the page-changed alert's second source).
 The public "Actualizar datos" (a person's refresh and its allowance) lives with its model in ops.accounts.
 """
@@ -95,6 +96,7 @@ from cedula.services.revalidation import (
     revalidation_run_scheduled,
 )
 from cedula.services.schedules import schedule_run_now
+from cedula.services.sources import source_in_use, source_probe_once, source_state
 
 __all__ = [
     "BATCH_ACTIONS",
@@ -143,6 +145,9 @@ __all__ = [
     "breaker_resume",
     "canary_run",
     "gate_probe_once",
+    "source_in_use",
+    "source_probe_once",
+    "source_state",
     "gate_probe_request",
     "cedula_import_preview",
     "cedula_import_rows",

@@ -32,6 +32,7 @@ from cedula.services.claims import (
 from cedula.services.gate import breaker_blocks_claims, breaker_get
 from cedula.services.outcomes import lookup_record_outcome
 from cedula.services.probe import PageProbe, gate_probe_once
+from cedula.services.sources import SourceProbe, source_probe_once
 
 logger = structlog.get_logger(__name__)
 
@@ -87,6 +88,7 @@ def lookup_run_ticket(
     max_wait_s: float = TICKET_MAX_WAIT_S,
     sleep: Callable[[float], None] = time.sleep,
     run_probe: PageProbe | None = None,
+    run_source_probe: SourceProbe | None = None,
 ) -> int:
     """Run lookups for one ticket until nothing is claimable within `max_wait_s`. Returns how many ran (a probe of the
     open gate counts as one: it is the ticket's request).
@@ -105,6 +107,9 @@ def lookup_run_ticket(
     deadline = time.monotonic() + max_wait_s
     try:
         while True:
+            if source_probe_once(probe_page=run_source_probe) is not None:
+                done += 1  # the first source probed to move back to it: this ticket's request
+                break
             if gate_probe_once(probe_page=run_probe) is not None:
                 done += 1
                 break

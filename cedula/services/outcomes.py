@@ -23,6 +23,7 @@ from cedula.registry.parser import RESULT_FIELDS, LookupReport, LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked, breaker_observe
 from cedula.services.history import change_record, previous_final_answer
 from cedula.services.outage import Observed
+from cedula.services.sources import source_after_outcome, source_announce, source_failover_for_outage
 
 logger = structlog.get_logger(__name__)
 
@@ -102,6 +103,11 @@ def lookup_record_outcome(
             breaker = breaker_locked()
             observed = breaker_observe(breaker, result=result, cedula_id=info.pk, now=now)
         breaker_change = observed.change
+        switch = None
+        if breaker is not None and breaker_change == "opened":
+            # A source that cannot be loaded hands the work to the next one instead of pausing it.
+            switch = source_failover_for_outage(breaker, cause=observed.gate_cause, now=now)
+            breaker_change = None if switch is not None else breaker_change
         # Read before this outcome's attempt exists and before the row is overwritten.
         previous = previous_final_answer(info) if is_final else None
         attempt = LookupAttempt.objects.create(
@@ -119,6 +125,7 @@ def lookup_record_outcome(
             selector_fallbacks=",".join(report.selector_fallbacks)[:200],
             **attempt_spend_fields(report.captcha),  # i24b: the captcha solves this attempt accounts for
             cause=observed.cause,
+            source=report.source,
         )
         if breaker is not None:
             # The first failure of a streak: a refutation charges from here (cedula.services.outage).
@@ -168,6 +175,8 @@ def lookup_record_outcome(
     )
     if breaker_change:
         breaker_announce(breaker_change, cause=observed.gate_cause)
+    source_announce(switch)
+    source_after_outcome(source=report.source, result=result)
     return attempt
 
 

@@ -28,6 +28,7 @@ from cedula.registry.parser import LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked
 from cedula.services.outage import breaker_probe_result, probe_wait_s
 from cedula.services.outcomes import streak_charge
+from cedula.services.sources import source_announce, source_failover_for_outage
 
 logger = structlog.get_logger(__name__)
 
@@ -123,6 +124,11 @@ def gate_probe_record(*, probe: Probe, failure: LookupResult | None) -> str:
             return "ignored"  # closed meanwhile (an in-flight lookup answered)
         result = breaker_probe_result(breaker, probe_cause=probe.cause, failure=failure, now=now)
         outcome = result.outcome
+        switch = None
+        if outcome == "opened":
+            # The source in use cannot be loaded: the next one takes the work instead of a pause.
+            switch = source_failover_for_outage(breaker, cause=breaker.cause, now=now)
+            outcome = "switched" if switch is not None else outcome
         breaker.save()
         if result.charge_from is not None:
             streak_charge(from_attempt_id=result.charge_from, now=now)
@@ -136,6 +142,7 @@ def gate_probe_record(*, probe: Probe, failure: LookupResult | None) -> str:
     )
     if outcome in ("closed", "opened"):
         breaker_announce(outcome, cause=probe.cause if outcome == "closed" else breaker.cause or probe.cause)
+    source_announce(switch)
     return outcome
 
 

@@ -21,28 +21,9 @@ from cedula import services
 from cedula.models import CedulaInfo, LookupAttempt, LookupTicket, Status
 from cedula.registry.simulator.outcomes import SLOW, demo_cedulas, expected_outcome
 from devtools.procs import is_alive
-from tests.helpers.observability import SentryCapture
 from tests.helpers.queue import all_settled, final_state, queue, wait_until
-from tests.helpers.sentry import SentryCaptureServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def local_sentry():
-    """The real local Sentry server, with this process's SDK pointed at it (as tests/observability does)."""
-    import sentry_sdk
-
-    from ops.sentry import init_sentry
-
-    server = SentryCaptureServer().start()
-    init_sentry(dsn=server.dsn, environment="test", release="ops-test@1")
-    try:
-        yield SentryCapture(server)
-    finally:
-        sentry_sdk.flush(timeout=5)
-        sentry_sdk.get_client().close()
-        server.stop()
 
 
 def assert_accounted(ids: list[int], *, allow_error: bool = False) -> dict[str, list[tuple[str, str]]]:

@@ -107,10 +107,6 @@ def test_the_solver_account_empty_then_refilled_pauses_and_resumes_without_a_row
     assert balance_probes and not posts  # no POST without a captcha answer
     assert not CedulaInfo.objects.filter(pk__in=ids).exclude(attempts=0).exists()
     wait_until(lambda: all_settled(ids), timeout=150, message="the rows did not finish once the account was refilled")
-    from cedula.models import LookupAttempt
-
-    for a in LookupAttempt.objects.filter(cedula_id__in=ids).order_by("id"):
-        print("DBG", a.id, a.cedula_id, a.outcome, a.error_kind, a.cause, a.attempt, a.message[:80])
     assert_every_row_right(ids)
     assert not CedulaInfo.objects.filter(pk__in=ids, status=Status.ERROR).exists()
 

@@ -21,7 +21,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCE_PACKAGES = ("cedula", "ops")
 
 # --- The layers (docs/architecture.md) -------------------------------------------------------------------------------
-PURE = ("cedula.normalize", "cedula.importing", "cedula.importing_xlsx", "cedula.registry.parser", "cedula.changes")
+PURE = (
+    "cedula.normalize",
+    "cedula.importing",
+    "cedula.importing_xlsx",
+    "cedula.registry.parser",
+    "cedula.registry.failures",
+    "cedula.registry.sources",
+    "cedula.changes",
+)
 PURE_THIRD_PARTY = ("openpyxl",)  # XLSX reading, pure Python
 MODELS = ("cedula.models", "cedula.querysets", "ops.accounts.models")
 SERVICES = ("cedula.services", "cedula.alerts", "ops.accounts.services")

@@ -26,6 +26,7 @@ Opener = Callable[[Budget | None], Coroutine[Any, Any, Form]]
 class PagesAhead:
     def __init__(self) -> None:
         self._spares: collections.deque[asyncio.Task[Form]] = collections.deque()
+        self.source = ""  # the source the pages were opened for (cedula.registry.sources)
 
     def __len__(self) -> int:
         return len(self._spares)

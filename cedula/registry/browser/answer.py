@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,10 +22,10 @@ from playwright.async_api import Request as PlaywrightRequest
 
 from cedula.normalize import mask_cedula
 from cedula.registry.browser.config import BrowserConfig
-from cedula.registry.browser.form import SELECTORS, find
-from cedula.registry.browser.steps import Budget, Failure, check_status, error_result, noted, url_path
-from cedula.registry.failures import Cause
+from cedula.registry.browser.form import find
+from cedula.registry.browser.steps import Budget, Failure, check_status, noted
 from cedula.registry.parser import LookupResult, answer_text, describe, is_recognisable, parse_result, same_answer
+from cedula.registry.sources import Source
 
 logger = structlog.get_logger(__name__)
 
@@ -59,6 +57,7 @@ class Seen:
 
 async def submit(
     page: Page,
+    source: Source,
     button: Locator,
     config: BrowserConfig,
     budget: Budget,
@@ -66,20 +65,20 @@ async def submit(
     *,
     on_sent: Callable[[float], Awaitable[object]] | None = None,
 ) -> None:
-    """Press the button and wait for the page's own POST to its own URL to finish (or fail): its body, kept in
-    `seen.html`, is the answer. `on_sent(at)` is awaited with the wall-clock time the browser reported the POST on its
-    way (the moment the throttle's gap counts from)."""
+    """Press the button and wait for the page's own POST (to the source's answer address) to finish (or fail):
+    its body, kept in `seen.html`, is the answer. `on_sent(at)` is awaited with the wall-clock time the browser
+    reported the POST on its way (the moment the throttle's gap counts from)."""
     loop = asyncio.get_running_loop()
     answered: asyncio.Future[tuple[PlaywrightRequest, str | None]] = loop.create_future()
     left: asyncio.Future[float] = loop.create_future()
-    form_path = url_path(page.url)
+    page_url = page.url
 
     def on_request(request: PlaywrightRequest) -> None:
-        if request.method == "POST" and url_path(request.url) == form_path and not left.done():
+        if request.method == "POST" and source.answers_at(page_url, request.url) and not left.done():
             left.set_result(time.time())
 
     def on_done(request: PlaywrightRequest, failure: str | None) -> None:
-        if request.method == "POST" and url_path(request.url) == form_path and not answered.done():
+        if request.method == "POST" and source.answers_at(page_url, request.url) and not answered.done():
             answered.set_result((request, failure))
 
     page.on("request", on_request)
@@ -105,35 +104,20 @@ async def submit(
     check_status(response.status)
 
 
-async def read_answer(page: Page, cedula: str, seen: Seen, budget: Budget, config: BrowserConfig) -> LookupResult:
-    """The JSON's answer (authoritative), corroborated by the rendered answer area."""
-    try:
-        data = json.loads(seen.html)
-    except ValueError:
-        result = parse_result(seen.html)
-        # The registry answers its bot defence with an HTML page where JSON belongs: "not JSON" means blocked.
-        if result.error_kind == "unexpected_page":
-            return error_result(
-                "blocked", "El registro respondió HTML en lugar de JSON (bloqueo probable).", Cause.BLOCKED
-            )
-        if result.error_kind == "blocked":
-            return dataclasses.replace(result, cause=Cause.BLOCKED)
-        return result
-    if not isinstance(data, dict):
-        return error_result("unexpected_page", "Respuesta JSON sin la forma esperada.")
-    message = (data.get("data") or {}).get("message") if isinstance(data.get("data"), dict) else None
-    if data.get("reload"):
-        answer = error_result("expired", "El token o la sesión del formulario venció: la página pidió recargarse.")
-    elif not isinstance(message, str) or not message.strip():
-        return error_result("unexpected_page", "Respuesta JSON sin mensaje.")
-    else:
-        answer = parse_result(message)
-    seen.html = message if isinstance(message, str) else ""
-    return await _corroborate(page, cedula, answer, seen, budget, config)
+async def read_answer(
+    page: Page, source: Source, cedula: str, seen: Seen, budget: Budget, config: BrowserConfig
+) -> LookupResult:
+    """The answer the source's reader finds in the POST's body (authoritative), corroborated by the rendered answer
+    area where the source has one."""
+    read = source.read(seen.html)
+    seen.html = read.shown
+    if not read.corroborate or source.area is None:
+        return read.result
+    return await _corroborate(page, source, cedula, read.result, seen, budget, config)
 
 
 async def _corroborate(
-    page: Page, cedula: str, answer: LookupResult, seen: Seen, budget: Budget, config: BrowserConfig
+    page: Page, source: Source, cedula: str, answer: LookupResult, seen: Seen, budget: Budget, config: BrowserConfig
 ) -> LookupResult:
     """Read what the page rendered, within render_wait_s, and compare it with the JSON's answer.
 
@@ -143,13 +127,14 @@ async def _corroborate(
     JSON's answer stands, always; a DOM that showed a different answer is a mismatch (logged, and noted in the
     message staff see), a DOM that showed nothing readable is noted as not corroborated.
     """
-    found = await find(page, "success")
+    assert source.area is not None
+    found = await find(page, source, source.area)
     if found is None:
         logger.warning("registry_answer_unconfirmed", cedula=mask_cedula(cedula), reason="no_answer_area")
         return noted(answer, "no se encontró el área de respuesta en la página")
     area, way = found
-    if way != SELECTORS["success"][0][0]:
-        seen.fallbacks.append(f"success:{way}")
+    if way != source.selectors[source.area][0][0]:
+        seen.fallbacks.append(f"{source.area}:{way}")
     expected_text = answer_text(seen.html)
     # The JSON is in hand: corroborating may use what is left of the budget, never turn the answer into a timeout.
     deadline = min(time.monotonic() + config.render_wait_s, budget.deadline - 0.1)

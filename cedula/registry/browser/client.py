@@ -11,13 +11,11 @@ page refuses is reported and replaced once, on a fresh page, with one more slot.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import structlog
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
@@ -36,21 +34,15 @@ from cedula.registry.browser.config import (
     BrowserConfig,
     desktop_user_agent,
 )
-from cedula.registry.browser.form import CEDULA_TYPE, Form, open_form
+from cedula.registry.browser.form import Form, open_form
+from cedula.registry.browser.slot import SlotKeeper, SlotTaker
 from cedula.registry.browser.steps import Budget, Failure, classify_playwright_error, close_quietly, error_result
 from cedula.registry.captcha import CaptchaError, CaptchaPipeline, Manners, PipelineConfig, Solved, make_solver
 from cedula.registry.failures import Cause, solver_cause
 from cedula.registry.parser import CaptchaSpend, LookupReport, LookupResult
+from cedula.registry.sources import DEFAULT_SOURCE, Source, source_named
 
 logger = structlog.get_logger(__name__)
-
-
-class SlotTaker(Protocol):
-    """Reserve the throttle slot for a request leaving within `max_wait_s` (True once reserved, False when no slot
-    came), for a request that leaves `lead_s` after the reservation; with `sent_at` (wall-clock seconds), mark when
-    the request left: the gap counts from then."""
-
-    def __call__(self, max_wait_s: float, sent_at: float | None = None, lead_s: float = 0.0) -> Awaitable[bool]: ...
 
 
 @dataclass
@@ -67,10 +59,7 @@ class RegistryClient:
     pipeline: CaptchaPipeline | None = field(default=None, repr=False)
     _ahead: PagesAhead = field(default_factory=PagesAhead, repr=False)
     _closing: set[asyncio.Task[None]] = field(default_factory=set, repr=False)
-    # How long recent POSTs took to leave after their slot was reserved (the click): the least of them is reserved
-    # ahead, so the click's own time is not added to every gap.
-    _leads: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=10), repr=False)
-    _reserved_at: float = 0.0
+    _slots: SlotKeeper = field(default_factory=SlotKeeper, repr=False)
 
     def __post_init__(self) -> None:
         cfg = self.config
@@ -107,15 +96,18 @@ class RegistryClient:
         take_slot: SlotTaker | None = None,
         due_after: int | None = None,
         on_step: Callable[[str], object] | None = None,
+        source: str = DEFAULT_SOURCE,
     ) -> LookupReport:
-        """One lookup. `take_slot` reserves the throttle slot right before the POST (None: no throttle, for one-shot
-        commands); `due_after` is how many more lookups are due (None: unknown, pages are kept ahead as configured);
-        `on_step` hears each step as it starts ("page", "captcha", "slot", "answer") for the console's live view."""
+        """One lookup on `source` (cedula.registry.sources). `take_slot` reserves the throttle slot right before the
+        POST (None: no throttle, for one-shot commands); `due_after` is how many more lookups are due (None: unknown,
+        pages are kept ahead as configured); `on_step` hears each step as it starts ("page", "captcha", "slot",
+        "answer") for the console's live view."""
         started = time.monotonic()
         seen = Seen(on_step=on_step)
         try:
             result = await asyncio.wait_for(
-                self._attempt(cedula, seen, started, take_slot, due_after), timeout=self.config.budget_s
+                self._attempt(cedula, source_named(source), seen, started, take_slot, due_after),
+                timeout=self.config.budget_s,
             )
         except TimeoutError:
             result = error_result("timeout", f"Se agotó el presupuesto de {self.config.budget_s:g} s de la consulta.")
@@ -142,6 +134,7 @@ class RegistryClient:
         logger.info(
             "registry_lookup_done",
             cedula=mask_cedula(cedula),
+            source=source,
             status=result.status,
             error_kind=result.error_kind,
             duration_ms=duration_ms,
@@ -155,11 +148,13 @@ class RegistryClient:
             selector_fallbacks=tuple(seen.fallbacks),
             captcha=spend,
             wait_ms=int(seen.wait_s * 1000),
+            source=source_named(source).name,
         )
 
-    async def probe_page(self) -> LookupResult | None:
-        """The gate's cheap probe: the registry page in a fresh context and its form found; no captcha solve, no
-        POST. None when the form is there, else the error result (with its cause)."""
+    async def probe_page(self, source: str = DEFAULT_SOURCE) -> LookupResult | None:
+        """The cheap probe (the gate's, or a source's before moving back to it): the source's page in a fresh context
+        and its form found; no captcha solve, no POST. None when the form is there, else the error result (with its
+        cause)."""
         cfg = self.config
         try:
             browser = await self._ensure_browser()
@@ -167,7 +162,7 @@ class RegistryClient:
                 deadline=time.monotonic() + cfg.nav_timeout_s + cfg.form_timeout_s,
                 total_s=cfg.nav_timeout_s + cfg.form_timeout_s,
             )
-            form = await open_form(lambda: self.new_context(browser), cfg, budget=budget)
+            form = await open_form(lambda: self.new_context(browser), cfg, source_named(source), budget=budget)
         except Failure as failure:
             return error_result(failure.kind, failure.message, failure.cause)
         except PlaywrightError as exc:
@@ -250,7 +245,13 @@ class RegistryClient:
     # --- one lookup -------------------------------------------------------------------------------------------------
 
     async def _attempt(
-        self, cedula: str, seen: Seen, started: float, take_slot: SlotTaker | None, due_after: int | None
+        self,
+        cedula: str,
+        source: Source,
+        seen: Seen,
+        started: float,
+        take_slot: SlotTaker | None,
+        due_after: int | None,
     ) -> LookupResult:
         budget = Budget(deadline=started + self.config.budget_s, total_s=self.config.budget_s)
         if self.pipeline is not None:
@@ -261,14 +262,14 @@ class RegistryClient:
         forms: list[Form] = []
         try:
             seen.step("page")
-            form = await self._take_form(browser, budget, due_after)
+            form = await self._take_form(browser, source, budget, due_after)
             forms.append(form)
             result, solved = await self._drive(form, cedula, budget, seen, take_slot)
             if solved is not None and result.error_kind == "captcha" and self.pipeline is not None:
                 # The page refused the token: reported, and the lookup tries once more with a fresh token on a fresh
                 # page (the form's own token was spent by the POST), taking one more slot.
                 await self.pipeline.refused(solved)
-                form = await self._fresh_form(browser, budget)
+                form = await self._fresh_form(browser, source, budget)
                 forms.append(form)
                 seen.html = ""
                 result, solved = await self._drive(form, cedula, budget, seen, take_slot)
@@ -285,14 +286,18 @@ class RegistryClient:
                 logger.info("registry_browser_recycled", lookups=self._lookups_on_browser)
                 await self._close_browser()
 
-    def _opener(self, browser: Browser) -> Opener:
-        return lambda budget: open_form(lambda: self.new_context(browser), self.config, budget=budget)
+    def _opener(self, browser: Browser, source: Source) -> Opener:
+        return lambda budget: open_form(lambda: self.new_context(browser), self.config, source, budget=budget)
 
-    async def _take_form(self, browser: Browser, budget: Budget, due_after: int | None) -> Form:
+    async def _take_form(self, browser: Browser, source: Source, budget: Budget, due_after: int | None) -> Form:
         """This lookup's page: the oldest one opened ahead, else a new one; then the pages ahead topped up to the
-        plan (pages_ahead.py): one GET and one POST per lookup, the GETs of due lookups merely happen early."""
+        plan (pages_ahead.py): one GET and one POST per lookup, the GETs of due lookups merely happen early. Pages
+        ahead belong to one source: when the worker moves to another, the old ones are closed unused."""
         cfg = self.config
-        opener = self._opener(browser)
+        if self._ahead.source != source.name:
+            await self._ahead.close_all()
+            self._ahead.source = source.name
+        opener = self._opener(browser, source)
         form = await self._ahead.take(
             opener=opener,
             budget=budget,
@@ -303,10 +308,10 @@ class RegistryClient:
         if cfg.prewarm:
             wanted = min(cfg.prewarm_pages, cfg.restart_after - self._lookups_on_browser)
             self._ahead.top_up(opener=opener, wanted=wanted if due_after is None else min(wanted, due_after))
-        return form if form is not None else await self._fresh_form(browser, budget)
+        return form if form is not None else await self._fresh_form(browser, source, budget)
 
-    async def _fresh_form(self, browser: Browser, budget: Budget) -> Form:
-        form = await self._opener(browser)(budget)
+    async def _fresh_form(self, browser: Browser, source: Source, budget: Budget) -> Form:
+        form = await self._opener(browser, source)(budget)
         if form.failure is not None:
             await close_quietly(form.context)
             raise form.failure
@@ -316,7 +321,7 @@ class RegistryClient:
         self, form: Form, cedula: str, budget: Budget, seen: Seen, take_slot: SlotTaker | None
     ) -> tuple[LookupResult, Solved | None]:
         cfg = self.config
-        page = form.page
+        page, source = form.page, form.source
         seen.fallbacks.extend(form.fallbacks)
         if form.result is not None:
             seen.html = form.html
@@ -324,25 +329,33 @@ class RegistryClient:
 
         # The form, like a person would fill it.
         if not form.type_chosen:
-            await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
-        await form.elements["nuip"].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
+            await form.elements[source.choice].select_option(source.choice_value, timeout=budget.ms(cfg.form_timeout_s))
+        await form.elements[source.number].fill(cedula, timeout=budget.ms(cfg.form_timeout_s))
         solved = await self._token(page, budget, seen)
         sent = False
         try:
-            await self._take_slot(take_slot, budget, seen)
+            await self._slots.take(take_slot, budget, seen)
             if solved is not None and self.pipeline is not None and not self.pipeline.fresh(solved):
                 # The slot came later than the token could wait: a fresh one, and the next slot.
                 solved = await self._token(page, budget, seen)
-                await self._take_slot(take_slot, budget, seen)
+                await self._slots.take(take_slot, budget, seen)
             if solved is not None and self.pipeline is not None:
                 self.pipeline.sent(solved)
             sent = True
             seen.step("answer")
-            await submit(page, form.elements["enviar"], cfg, budget, seen, on_sent=self._sent_marker(take_slot))
+            await submit(
+                page,
+                source,
+                form.elements[source.submit],
+                cfg,
+                budget,
+                seen,
+                on_sent=self._slots.sent_marker(take_slot),
+            )
         finally:
             if solved is not None and not sent and self.pipeline is not None:
                 self.pipeline.unused(solved)
-        return await read_answer(page, cedula, seen, budget, cfg), solved
+        return await read_answer(page, source, cedula, seen, budget, cfg), solved
 
     async def _token(self, page: Page, budget: Budget, seen: Seen) -> Solved | None:
         """The captcha answer for this page, put where the page's script reads it; None when it asks for none."""
@@ -368,33 +381,3 @@ class RegistryClient:
             solved.token,
         )
         return solved
-
-    def _lead(self) -> float:
-        """How far ahead to reserve: 0.8 of the quickest of the last 10 clicks, once 5 were seen (the first clicks of
-        a fresh browser are slow: reserving by them would bring the next request closer than the gap)."""
-        if len(self._leads) < 5:
-            return 0.0
-        return 0.8 * min(self._leads)
-
-    def _sent_marker(self, take_slot: SlotTaker | None) -> Callable[[float], Awaitable[object]] | None:
-        if take_slot is None:
-            return None
-
-        def mark(at: float) -> Awaitable[object]:
-            if self._reserved_at:
-                self._leads.append(max(0.0, at - self._reserved_at))
-            return take_slot(0.0, sent_at=at)
-
-        return mark
-
-    async def _take_slot(self, take_slot: SlotTaker | None, budget: Budget, seen: Seen) -> None:
-        if take_slot is None:
-            return
-        seen.step("slot")
-        waiting = time.monotonic()
-        try:
-            if not await take_slot(budget.step(budget.total_s), lead_s=self._lead()):
-                raise Failure("timeout", "No hubo turno libre para consultar el registro dentro del presupuesto.")
-        finally:
-            seen.wait_s += time.monotonic() - waiting
-        self._reserved_at = time.time()

@@ -36,7 +36,8 @@ CLOSE_TIMEOUT_S = 5.0
 
 @dataclass(frozen=True)
 class BrowserConfig:
-    registry_url: str
+    registry_url: str  # the first source's page (wsp): REGISTRY_URL
+    consultacenso_url: str = "https://consultacenso.registraduria.gov.co/"  # REGISTRY_CONSULTACENSO_URL
     nav_timeout_s: float = 20.0
     form_timeout_s: float = 10.0
     answer_timeout_s: float = 20.0
@@ -67,6 +68,10 @@ class BrowserConfig:
     captcha_zero_balance_wait_s: float = 60.0
     min_gap_s: float = 5.0  # REGISTRY_MIN_GAP_S: the pace the pipeline plans for (the throttle itself is the DB's)
 
+    def url_for(self, source: str) -> str:
+        """The page address of a source (cedula.registry.sources)."""
+        return self.consultacenso_url if source == "consultacenso" else self.registry_url
+
     @classmethod
     def from_settings(cls, **overrides: Any) -> BrowserConfig:
         """The one place that reads django.conf.settings for the browser."""
@@ -74,6 +79,7 @@ class BrowserConfig:
 
         values: dict[str, Any] = {
             "registry_url": settings.REGISTRY_URL,
+            "consultacenso_url": settings.REGISTRY_CONSULTACENSO_URL,
             "nav_timeout_s": settings.REGISTRY_NAV_TIMEOUT_S,
             "form_timeout_s": settings.REGISTRY_FORM_TIMEOUT_S,
             "answer_timeout_s": settings.REGISTRY_ANSWER_TIMEOUT_S,

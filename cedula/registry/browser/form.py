@@ -1,7 +1,8 @@
-"""The form and its finders: every element the client needs is found through an ordered list of ways (SELECTORS:
-id, then name, then label or button text); a fallback is logged (registry_selector_fallback) and reported
-(LookupReport.selector_fallbacks) so staff see the page drifting before it breaks. No form at all is unexpected_page
-with the page kept for a snapshot. `open_form` loads the page (through any interstitial) and finds the form."""
+"""The form and its finders: every element the client needs is found through its source's ordered list of ways
+(Source.selectors: id, then name, then label or button text); a fallback is logged (registry_selector_fallback) and
+reported (LookupReport.selector_fallbacks) so staff see the page drifting before it breaks. No form at all is
+unexpected_page with the page kept for a snapshot. `open_form` loads the source's page (through any interstitial) and
+finds the form."""
 
 from __future__ import annotations
 
@@ -29,51 +30,9 @@ from cedula.registry.browser.steps import (
 )
 from cedula.registry.failures import Cause
 from cedula.registry.parser import LookupResult, parse_result
-
-# The type select's value for "Cédula de ciudadanía" on the census form.
-CEDULA_TYPE = "-1"
+from cedula.registry.sources import Source
 
 BLOCK_TEXT = re.compile(r"requested URL was rejected", re.I)
-
-# The ways to find each element the client needs, in order: id, then name, then label or button text. The first that
-# matches wins; any but the first is a fallback (the page is drifting). Names are what logs and attempts record.
-Finder = Callable[[Page], Locator]
-SELECTORS: dict[str, tuple[tuple[str, Finder], ...]] = {
-    "nuip": (
-        ("id", lambda page: page.locator("#nuip")),
-        ("name", lambda page: page.locator("input[name='nuip']")),
-        ("label", lambda page: page.get_by_label(re.compile(r"n[uú]mero de (documento|c[eé]dula)|nuip", re.I))),
-    ),
-    "tipo": (
-        ("id", lambda page: page.locator("select#tipo")),
-        ("name", lambda page: page.locator("select[name='tipo']")),
-        ("label", lambda page: page.get_by_label(re.compile(r"tipo de consulta", re.I))),
-    ),
-    "enviar": (
-        ("id", lambda page: page.locator("#enviar")),
-        ("name", lambda page: page.locator("[name='enviar']")),
-        ("text", lambda page: page.get_by_role("button", name=re.compile(r"^\s*(consultar|buscar)\s*$", re.I))),
-    ),
-    # The answer area has no name or label: after its id, the ids other versions of the page used, then the live
-    # region a screen reader would announce.
-    "success": (
-        ("id", lambda page: page.locator("#success")),
-        ("alt-id", lambda page: page.locator("#resultado, #respuesta, #resultados")),
-        ("aria-live", lambda page: page.locator("[aria-live]")),
-    ),
-}
-
-# True once a number input is visible (any of SELECTORS["nuip"]'s ways, mirrored here) or the block page is shown.
-# Checked every animation frame: Playwright's own locator wait backs off to 500 ms between checks, which a form shown
-# late, after an interstitial's reload, pays on every lookup.
-_FORM_READY_JS = r"""() => {
-  const shown = el => !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
-  if (/requested URL was rejected/i.test(document.body ? document.body.textContent : '')) { return true; }
-  const labelled = Array.from(document.querySelectorAll('label'))
-    .filter(l => /n[uú]mero de (documento|c[eé]dula)|nuip/i.test(l.textContent || ''))
-    .map(l => l.control);
-  return [document.querySelector('#nuip'), document.querySelector("input[name='nuip']"), ...labelled].some(shown);
-}"""
 
 
 @dataclass
@@ -83,21 +42,23 @@ class Form:
     context: BrowserContext
     page: Page
     opened_at: float
+    source: Source
     elements: dict[str, Locator] = field(default_factory=dict)
     fallbacks: list[str] = field(default_factory=list)
     result: LookupResult | None = None  # set when the page was no form (block page, unknown page)
     html: str = ""
     failure: BaseException | None = None  # opening failed (a spare is then opened again, on the lookup's path)
-    type_chosen: bool = False  # the document type is already selected (done while the page waited for its lookup)
+    # The document type (or election) is already chosen (done while the page waited for its lookup).
+    type_chosen: bool = False
 
 
-async def wait_for_form(page: Page, timeout_s: float) -> None:
+async def wait_for_form(page: Page, source: Source, timeout_s: float) -> None:
     """Wait until the form (or the block page) is shown, across the reloads of an interstitial; quietly give up at
     the bound (what the page then holds decides: block page, form, or unexpected page)."""
     deadline = time.monotonic() + timeout_s
     while (remaining := deadline - time.monotonic()) > 0:
         try:
-            await page.wait_for_function(_FORM_READY_JS, polling="raf", timeout=remaining * 1000)
+            await page.wait_for_function(source.ready_js, polling="raf", timeout=remaining * 1000)
             return
         except PlaywrightTimeoutError:
             return
@@ -107,9 +68,9 @@ async def wait_for_form(page: Page, timeout_s: float) -> None:
                 await page.wait_for_load_state("domcontentloaded", timeout=max(remaining, 0.05) * 1000)
 
 
-async def find(page: Page, element: str) -> tuple[Locator, str] | None:
+async def find(page: Page, source: Source, element: str) -> tuple[Locator, str] | None:
     """The element by the first of its ways that matches now, and that way's name; None when none does."""
-    for way, finder in SELECTORS[element]:
+    for way, finder in source.selectors[element]:
         locator = finder(page)
         with contextlib.suppress(PlaywrightError):
             if await locator.count():
@@ -118,9 +79,13 @@ async def find(page: Page, element: str) -> tuple[Locator, str] | None:
 
 
 async def open_form(
-    new_context: Callable[[], Awaitable[BrowserContext]], config: BrowserConfig, *, budget: Budget | None
+    new_context: Callable[[], Awaitable[BrowserContext]],
+    config: BrowserConfig,
+    source: Source,
+    *,
+    budget: Budget | None,
 ) -> Form:
-    """A fresh context and page, the registry page loaded and its form found. Never raises but on cancellation:
+    """A fresh context and page, the source's page loaded and its form found. Never raises but on cancellation:
     a failure is kept in `.failure` (for a page opened ahead, nobody is waiting yet)."""
     own = budget or Budget(
         deadline=time.monotonic() + config.nav_timeout_s + config.form_timeout_s,
@@ -129,7 +94,7 @@ async def open_form(
     context = await new_context()
     try:
         page = await context.new_page()
-        form = Form(context=context, page=page, opened_at=time.monotonic())
+        form = Form(context=context, page=page, opened_at=time.monotonic(), source=source)
         try:
             await _load_form(form, config, own)
         except Failure as exc:
@@ -144,12 +109,12 @@ async def open_form(
 
 
 async def _load_form(form: Form, cfg: BrowserConfig, budget: Budget) -> None:
-    page = form.page
+    page, source = form.page, form.source
     # A first visit may be a challenge that sets a cookie and reloads, and the form may show up late: we wait for
     # a visible number input, found any of its ways, or the block page.
     try:
         response = await page.goto(
-            cfg.registry_url, wait_until="domcontentloaded", timeout=budget.ms(cfg.nav_timeout_s)
+            cfg.url_for(source.name), wait_until="domcontentloaded", timeout=budget.ms(cfg.nav_timeout_s)
         )
     except PlaywrightTimeoutError as exc:
         raise Failure("timeout", "La página del registro no cargó a tiempo.", Cause.REGISTRY_DOWN) from exc
@@ -160,24 +125,26 @@ async def _load_form(form: Form, cfg: BrowserConfig, budget: Budget) -> None:
             check_status(response.status)
         except Failure as failure:
             raise page_load_failure(failure) from None
-    await wait_for_form(page, budget.step(cfg.form_timeout_s))
+    await wait_for_form(page, source, budget.step(cfg.form_timeout_s))
     blocked = page.get_by_text(BLOCK_TEXT)
-    missing = ["nuip"]
+    missing = [source.number]
     if not await blocked.count():
         missing = []
-        for element in ("nuip", "tipo", "enviar"):
-            found = await find(page, element)
+        for element in (source.number, source.choice, source.submit):
+            found = await find(page, source, element)
             if found is None:
                 missing.append(element)
                 continue
             form.elements[element], way = found
-            if way != SELECTORS[element][0][0]:
+            if way != source.selectors[element][0][0]:
                 form.fallbacks.append(f"{element}:{way}")
         if not missing:
             # The type does not depend on the cedula: a page opened ahead has it chosen before its lookup comes,
             # as a person picks "Cédula de ciudadanía" first. A failure here is retried on the lookup's path.
             with contextlib.suppress(PlaywrightError):
-                await form.elements["tipo"].select_option(CEDULA_TYPE, timeout=budget.ms(cfg.form_timeout_s))
+                await form.elements[source.choice].select_option(
+                    source.choice_value, timeout=budget.ms(cfg.form_timeout_s)
+                )
                 form.type_chosen = True
             return
     form.html = await content(page)
@@ -185,6 +152,10 @@ async def _load_form(form: Form, cfg: BrowserConfig, budget: Budget) -> None:
     if result.error_kind == "blocked":
         result = dataclasses.replace(result, cause=Cause.BLOCKED)
     else:
-        what = "el formulario de consulta" if "nuip" in missing else "parte del formulario (" + ", ".join(missing) + ")"
-        result = error_result("unexpected_page", f"La página del registro no tiene {what}.")
+        what = (
+            "el formulario de consulta"
+            if source.number in missing
+            else "parte del formulario (" + ", ".join(missing) + ")"
+        )
+        result = error_result("unexpected_page", f"La página del registro ({source.name}) no tiene {what}.")
     form.result = result

@@ -18,10 +18,12 @@ from typing import Any
 import structlog
 
 from cedula.normalize import mask_cedula
-from cedula.registry.browser.client import RegistryClient, SlotTaker
+from cedula.registry.browser.client import RegistryClient
 from cedula.registry.browser.config import BrowserConfig
+from cedula.registry.browser.slot import SlotTaker
 from cedula.registry.browser.steps import error_result
 from cedula.registry.parser import LookupReport, LookupResult
+from cedula.registry.sources import DEFAULT_SOURCE
 
 logger = structlog.get_logger(__name__)
 
@@ -47,11 +49,13 @@ class BrowserRunner:
         take_slot: Callable[[float, float | None, float], bool] | None = None,
         due_after: int | None = None,
         on_step: Callable[[str], object] | None = None,
+        source: str = DEFAULT_SOURCE,
     ) -> LookupReport:
         """`take_slot(max_wait_s, sent_at, lead_s)` (sync, run in this thread) reserves the throttle slot right before
         the POST and, given `sent_at` (wall-clock seconds), marks when it left;
         `due_after` is how many more lookups are due (the plan for pages and captchas kept ahead); `on_step` (run in the
-        browser's thread, so it must not touch the database) hears each step of the lookup as it starts."""
+        browser's thread, so it must not touch the database) hears each step of the lookup as it starts;
+        `source` names the registry's page to ask (cedula.registry.sources)."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("BrowserRunner is closed")
@@ -59,7 +63,8 @@ class BrowserRunner:
             calls: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
             slot = self._bridge(take_slot, calls) if take_slot is not None else None
             future = asyncio.run_coroutine_threadsafe(
-                self.client.lookup(cedula, take_slot=slot, due_after=due_after, on_step=on_step), self._loop
+                self.client.lookup(cedula, take_slot=slot, due_after=due_after, on_step=on_step, source=source),
+                self._loop,
             )
             future.add_done_callback(lambda _: calls.put(None))
             # The client enforces the budget itself; this only guards against a wedged event loop, and still ends well
@@ -79,14 +84,15 @@ class BrowserRunner:
                 result=error_result("timeout", "El navegador no terminó dentro de su presupuesto."),
                 html="",
                 duration_ms=int((time.monotonic() - started) * 1000),
+                source=source,
             )
 
-    def probe_page(self) -> LookupResult | None:
-        """The gate's probe (RegistryClient.probe_page), sync."""
+    def probe_page(self, source: str = DEFAULT_SOURCE) -> LookupResult | None:
+        """The cheap page probe of a source (RegistryClient.probe_page), sync."""
         with self._lock:
             if self._closed:
                 raise RuntimeError("BrowserRunner is closed")
-            future = asyncio.run_coroutine_threadsafe(self.client.probe_page(), self._loop)
+            future = asyncio.run_coroutine_threadsafe(self.client.probe_page(source), self._loop)
             try:
                 return future.result(timeout=self.config.nav_timeout_s + self.config.form_timeout_s + 15)
             except concurrent.futures.TimeoutError:

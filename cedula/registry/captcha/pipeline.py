@@ -25,6 +25,7 @@ import collections
 import contextlib
 import math
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 import structlog
@@ -108,8 +109,9 @@ class CaptchaPipeline:
         """A fresh token for this lookup: the oldest ready one still within the safe age, else the next to arrive
         (starting its solve when none is on its way). Raises CaptchaError when the solves fail."""
         if self._site != (site_key, page_url):
-            if self._site is not None and self._site[0] != site_key:
-                self._drop_ready("site_key_changed")
+            # A token is bound to the site key and the host: another source (cedula.registry.sources) needs its own.
+            if self._site is not None and _bound_to(*self._site) != _bound_to(site_key, page_url):
+                self._drop_ready("site_changed")
             self._site = (site_key, page_url)
             self.plan(due_after=self._due_after)
         asked = time.monotonic()
@@ -187,7 +189,11 @@ class CaptchaPipeline:
                 self._failures.popleft()
         else:
             self.solve_s += _SMOOTHING * (solved.solve_s - self.solve_s)
-            self._ready.append(solved)
+            if self._site is not None and _bound_to(*self._site) != _bound_to(site_key, page_url):
+                self._settle("wasted")  # solved for a source the worker has left meanwhile
+                logger.info("captcha_tokens_dropped", count=1, reason="site_changed")
+            else:
+                self._ready.append(solved)
         finally:
             # This task is still in _in_flight until its done callback: waiters re-check after this wakes them.
             asyncio.get_running_loop().call_soon(self._event().set)
@@ -213,3 +219,8 @@ class CaptchaPipeline:
     @staticmethod
     def _system(exc: CaptchaError) -> bool:
         return solver_cause(exc.code) is not None
+
+
+def _bound_to(site_key: str, page_url: str) -> tuple[str, str]:
+    """What a reCAPTCHA token is bound to: its site key and the page's host."""
+    return site_key, urllib.parse.urlsplit(page_url).netloc
