@@ -178,7 +178,7 @@ def alert_panel(
                 key=AlertKey.SOURCE,
                 label=ALERT_LABELS[AlertKey.SOURCE],
                 now="firing" if backup else "ok",
-                summary=f"Se consulta en la fuente de respaldo ({label}): {source.reason_label.lower()}."
+                summary=f"Se consulta en la fuente de respaldo, {label}: {source.reason_label.lower()}."
                 if backup
                 else "Se consulta en la fuente principal.",
                 last_sent_at=source.since if source.switches else None,

@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
+from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, SourceInUse, Status
 from tests.helpers.browser import SCREENSHOTS, WIDTHS
 from tests.helpers.public import ACTIVE_FIELDS
 from tests.helpers.spanish import developer_text_in, english_in
@@ -75,11 +75,22 @@ def _demo_rows(admin_user) -> dict[str, int]:
         id="b" * 32, name="lookup-next", func="cedula.tasks.lookup_next", started=now - dt.timedelta(seconds=95),
         stopped=now, success=False, result="Traceback (most recent call last): TimeoutError: navegador sin respuesta",
     )  # fmt: skip
+    # The census page changed an hour ago: the work is on the second source (issue 22's card and alerts row).
+    SourceInUse.objects.create(
+        pk=1, current="consultacenso", reason=SourceInUse.Reason.PAGE_CHANGED, left="wsp", switches=1,
+        detail="3 de sus últimas 5 consultas dieron una página desconocida", since=now - dt.timedelta(hours=1),
+        next_probe_at=now + dt.timedelta(minutes=4), last_probe_at=now - dt.timedelta(minutes=6),
+        last_probe_said="La página del registro (wsp) no tiene el formulario de consulta.",
+    )  # fmt: skip
+    LookupAttempt.objects.filter(pk=rows[0].lookup_attempts.first().pk).update(source="consultacenso")
     return {"error_row": rows[4].pk, "batch": batch.pk}
 
 
-def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromium, admin_user, user_factory, tmp_path):
+def test_screenshots_of_every_screen_at_desk_and_phone_width(
+    live_server, chromium, admin_user, user_factory, tmp_path, settings
+):
     OUT.mkdir(parents=True, exist_ok=True)
+    settings.REGISTRY_SOURCE_NAMES = ("wsp", "consultacenso")
     ids = _demo_rows(admin_user)
     person = user_factory(cedula="1098765430", email="ana@example.com")
     CedulaInfo.objects.filter(cedula="1098765430").update(user=person)
@@ -117,7 +128,7 @@ def test_screenshots_of_every_screen_at_desk_and_phone_width(live_server, chromi
             page.wait_for_load_state("networkidle")
             page.screenshot(path=str(OUT / f"{name}-{width}.png"), full_page=True)
             if name == "dashboard":  # the panels a phone shows narrowest, one picture each
-                for panel in ("alerts-panel", "working-now", "status-cards"):
+                for panel in ("alerts-panel", "working-now", "status-cards", "registry-source"):
                     page.locator(f'[data-testid="{panel}"]').screenshot(path=str(OUT / f"panel-{panel}-{width}.png"))
             problems += [f"{name}@{width}: {p}" for p in english_in(page.content())]
             problems += [f"{name}@{width}: {p}" for p in developer_text_in(page.content())]

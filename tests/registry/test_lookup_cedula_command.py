@@ -28,11 +28,12 @@ KEYS = [
     "resolucion",
     "fecha_novedad",
     "duration_ms",
+    "source",
 ]
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ops.settings", "DEBUG": "1"}
+def run(*args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ops.settings", "DEBUG": "1", **extra_env}
     return subprocess.run(
         [sys.executable, "manage.py", "lookup_cedula", *args],
         cwd=ROOT,
@@ -59,6 +60,18 @@ def test_json_output_is_one_object_with_the_documented_keys(registry_site):
     assert isinstance(data["duration_ms"], int)
     assert "registry_lookup_done" in done.stderr  # logs go to stderr, never stdout
     assert cedula not in done.stderr
+
+
+def test_the_second_source_is_asked_by_name(registry_site):
+    cedula, outcome = next((c, o) for c, o in demo_cedulas().items() if o.status == "active")
+    done = run(
+        cedula, "--source", "consultacenso", "--json", REGISTRY_CONSULTACENSO_URL=registry_site.consultacenso_url
+    )
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert (data["status"], data["municipio"], data["source"]) == ("active", outcome.municipio, "consultacenso")
+    assert registry_site.lookups(source="consultacenso")
+    assert run(cedula, "--source", "otra").returncode == 2  # an unknown source is a usage error
 
 
 def test_a_failed_lookup_still_exits_zero(registry_site):
