@@ -55,16 +55,20 @@ chromium: $(STAMP)
 migrate: install
 	./dev migrate --noinput
 
-# The whole suite in two runs: the tests that need no Chromium, qcluster or stand-in in parallel on TEST_WORKERS
-# cores (pytest-xdist, a test database each; 0 runs them in this process), then the integration tests one at a time
-# (they measure real time: politeness gaps, ETAs).
+# The whole suite in three runs: the tests that need no Chromium, qcluster or stand-in in parallel on TEST_WORKERS
+# cores (pytest-xdist, a test database each and, on Redis, a Redis database each: tests/xdist_redis.py; 0 runs them
+# in this process), then the integration tests side by side on INTEGRATION_WORKERS (mostly waiting: gaps, backoffs,
+# outages), then the ones marked `serial` alone (they measure real time against a bound: ETAs, tokens ready in time).
 TEST_WORKERS ?= 2
+INTEGRATION_WORKERS ?= 2
 # TEST_LINT=0 skips ruff and mypy (.ci/run's second profile: the same code was checked on the first).
 TEST_LINT ?= 1
+PYTEST := $(PY) -m pytest -p tests.xdist_redis
 test: install
 	@if [ "$(TEST_LINT)" != 0 ]; then $(MAKE) --no-print-directory lint; fi
-	$(PY) -m pytest -m "not integration" -n $(TEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
-	$(PY) -m pytest -m integration $(PYTEST_ARGS)
+	$(PYTEST) -m "not integration" -n $(TEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) -m "integration and not serial" -n $(INTEGRATION_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+	$(PYTEST) -m "integration and serial" -p no:cacheprovider $(PYTEST_ARGS)
 
 # The fast loop while at work: every test not marked `integration` (no Chromium, no qcluster, no stand-in site), in
 # parallel on every core (pytest-xdist; each worker gets its own test database, test.sqlite3_gw0 ...). No lint.

@@ -118,7 +118,8 @@ def pytest_collection_modifyitems(config, items):
 
 # The scale-out pass of .ci/run (PostgreSQL + Redis) reruns every test that reaches the database, the broker or the
 # shared cache through Django; a test that touches none of them (the parser, the browser against the stand-in, pure
-# helpers) would run the same code twice. Those are deselected there (counted in the report).
+# helpers) would run the same code twice, and so would one marked `screens` (screenshots and browser checks of pages
+# whose rows are only set up to be looked at). Those are deselected there (counted in the report).
 DATABASE_FIXTURES = frozenset(
     {"db", "transactional_db", "django_db_setup", "live_server", "admin_client", "admin_user"}
 )
@@ -128,6 +129,7 @@ def _keep_database_tests(config, items):
     keep, dropped = [], []
     for item in items:
         uses = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) or item.get_closest_marker("django_db")
+        uses = uses and not item.get_closest_marker("screens")
         (keep if uses else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

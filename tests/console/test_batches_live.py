@@ -14,7 +14,8 @@ from cedula import selectors, services
 from cedula.importing import SourceRow
 from cedula.models import CedulaInfo, ImportBatch, LookupAttempt, Status
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# ETAs against the real finish: measured alone (make test runs `serial` tests one at a time).
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.2, message: str = ""):

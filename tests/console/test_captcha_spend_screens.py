@@ -20,7 +20,7 @@ from cedula.models import CaptchaBalance, CedulaInfo, ImportBatch, LookupAttempt
 from tests.helpers.browser import WIDTHS
 from tests.helpers.spanish import english_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.screens, pytest.mark.django_db(transaction=True)]
 
 OUT = Path(os.environ.get("SPEND_SHOTS_DIR") or Path(settings.BASE_DIR) / "var" / "screenshots")
 

@@ -16,7 +16,7 @@ from tests.helpers.browser import SCREENSHOTS as OUT
 from tests.helpers.browser import WIDTHS
 from tests.helpers.spanish import english_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.screens, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_gate_banner_on_the_dashboard_and_the_list_at_desk_and_phone_width(live_server, chromium, admin_user):  # noqa: F811

@@ -19,7 +19,7 @@ from tests.helpers.browser import SCREENSHOTS, WIDTHS
 from tests.helpers.public import ACTIVE_FIELDS
 from tests.helpers.spanish import developer_text_in, english_in
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.integration, pytest.mark.screens, pytest.mark.django_db(transaction=True)]
 
 OUT = SCREENSHOTS
 

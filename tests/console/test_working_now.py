@@ -16,6 +16,8 @@ from cedula.models import LookupAttempt, Priority, Status
 from cedula.registry.simulator.outcomes import demo_cedulas
 from tests.helpers.queue import all_settled, queue, wait_until
 
+pytestmark = pytest.mark.serial  # step times and turn waits measured in seconds: make test runs these alone
+
 PAGE = "admin:cedula_working_now"
 
 

@@ -16,7 +16,8 @@ from cedula.registry.simulator.outcomes import MALFORMED, demo_cedulas, expected
 from cedula.registry.simulator.server import PATH
 from tests.helpers.queue import all_settled, final_state, queue, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# Probes counted over seconds of outage: measured alone.
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 GATE = {
     "REGISTRY_BREAKER_THRESHOLD": "3",

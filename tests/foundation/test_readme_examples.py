@@ -30,6 +30,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.serial  # the commands of the README run as written, one at a time: make test runs these alone
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _MARKED = re.compile(r"<!--\s*example:\s*runnable(?P<options>[^>]*?)\s*-->\s*\n```[\w-]*\n(?P<body>.*?)\n```", re.S)

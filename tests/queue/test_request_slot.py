@@ -16,6 +16,8 @@ import sys, urllib.request, django
 django.setup()
 from django.utils import timezone
 from cedula.services import throttle_mark_request_sent, throttle_take_request_slot
+
+pytestmark = pytest.mark.serial  # request spacing measured in seconds: make test runs these alone
 url, n = sys.argv[1], int(sys.argv[2])
 for _ in range(n):
     assert throttle_take_request_slot(max_wait_s=60)

@@ -28,7 +28,8 @@ from cedula.registry.simulator.outcomes import (
 from devtools.procs import process_name
 from tests.helpers.queue import all_settled, final_state, queue, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+# Priority latency and breaker cooldowns in seconds: measured alone.
+pytestmark = [pytest.mark.integration, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_batch_reaches_the_right_final_statuses(start_worker):

@@ -13,7 +13,7 @@ from cedula.registry.browser import BrowserConfig, BrowserRunner
 from cedula.registry.simulator import Behaviours, demo_cedulas, outcome_for, start_simulator
 from cedula.registry.simulator.outcomes import EXPIRED_MESSAGE, render_answer
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # render waits bounded in seconds
 
 DEMO = demo_cedulas()
 ACTIVE = next(c for c, o in DEMO.items() if o.status == "active")

@@ -25,7 +25,7 @@ from cedula.registry.browser import (
 from cedula.registry.simulator import demo_cedulas, expected_outcome, outcome_for
 from devtools.procs import descendants, is_alive, process_name
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # step and budget bounds in seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = demo_cedulas()

@@ -12,7 +12,7 @@ import pytest
 from cedula.registry.browser import BrowserConfig, BrowserRunner
 from cedula.registry.simulator import start_simulator
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.serial]  # tokens ready when the slot opens
 
 ACTIVE = "25837220"
 

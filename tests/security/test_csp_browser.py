@@ -77,6 +77,7 @@ def _visit(page, url: str, problems: list[str]) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.screens
 @pytest.mark.django_db(transaction=True)
 def test_the_public_site_and_the_console_run_under_the_policy_without_violations(
     live_server, browser, user_factory, cedula_factory
