@@ -11,13 +11,14 @@ from cedula import services
 from cedula.models import THROTTLE_PK, Throttle
 from tests.helpers.worker import ROOT, WorkerProcess
 
+pytestmark = pytest.mark.serial  # request spacing measured in seconds: make test runs these alone
+
 SCRIPT = """
 import sys, urllib.request, django
 django.setup()
 from django.utils import timezone
 from cedula.services import throttle_mark_request_sent, throttle_take_request_slot
 
-pytestmark = pytest.mark.serial  # request spacing measured in seconds: make test runs these alone
 url, n = sys.argv[1], int(sys.argv[2])
 for _ in range(n):
     assert throttle_take_request_slot(max_wait_s=60)
