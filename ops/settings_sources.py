@@ -15,9 +15,8 @@ _env = environ.Env()
 # The registry's pages that answer the census question, in the order they are used: the worker uses the first usable
 # one and moves to the next when it changes shape or cannot be loaded. One throttle, one budget and one set of quiet
 # hours cover them all together: a second source is for availability, never for more throughput.
-REGISTRY_SOURCES = _env.str("REGISTRY_SOURCES", default="wsp")
 try:
-    REGISTRY_SOURCE_NAMES = parse_sources(REGISTRY_SOURCES)
+    REGISTRY_SOURCES = parse_sources(_env.str("REGISTRY_SOURCES", default="wsp"))  # the ordered names
 except ValueError as _exc:
     raise environ.ImproperlyConfigured(str(_exc)) from None
 REGISTRY_CONSULTACENSO_URL = _env.str(

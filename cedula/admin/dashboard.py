@@ -92,7 +92,7 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
         "batches": selectors.import_batch_progress(limit=5),
         "registry_drift": (drift := selectors.registry_drift(hours=24, now=now)),
         "registry_drift_lines": presenters.drift_lines(drift.by_element),
-        "registry_source": presenters.source_panel(source),
+        "registry_source": presenters.source_panel(source, selectors.source_attempts_24h(now=now)),
         "budget": selectors.budget_state(now=now),
         "changelist_url": changelist,
         "changes_7d": changes_view(now=now),

@@ -218,7 +218,7 @@ def drift_lines(by_element: list[tuple[str, int]]) -> list[dict[str, Any]]:
     return lines
 
 
-def source_panel(view: selectors.SourceView) -> dict[str, Any]:
+def source_panel(view: selectors.SourceView, attempts_24h: dict[str, int]) -> dict[str, Any]:
     """The "Fuente del registro" card: which page the worker asks, why, and when it tries the first one again."""
     labels = {name: SOURCES[name].label for name in view.configured}
     lines = []
@@ -243,7 +243,7 @@ def source_panel(view: selectors.SourceView) -> dict[str, Any]:
         "on_first": view.on_first,
         "since": view.since,
         "lines": lines,
-        "attempts": [(labels[name], view.attempts_24h.get(name, 0)) for name in view.configured],
+        "attempts": [(labels[name], attempts_24h.get(name, 0)) for name in view.configured],
         "several": len(view.configured) > 1,
     }
 

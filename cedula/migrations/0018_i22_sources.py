@@ -18,7 +18,6 @@ class Migration(migrations.Migration):
                 ('reason', models.CharField(choices=[('first', 'Es la primera fuente configurada'), ('page_changed', 'La página anterior cambió de forma'), ('down', 'La página anterior no carga'), ('restored', 'La primera fuente volvió a responder'), ('settings', 'Cambió la configuración de fuentes')], default='first', max_length=20, verbose_name='motivo')),
                 ('detail', models.CharField(blank=True, default='', max_length=300, verbose_name='detalle')),
                 ('since', models.DateTimeField(blank=True, null=True, verbose_name='desde')),
-                ('left', models.CharField(blank=True, default='', max_length=20, verbose_name='fuente dejada')),
                 ('next_probe_at', models.DateTimeField(blank=True, null=True, verbose_name='próxima prueba')),
                 ('probe_interval_s', models.FloatField(default=0)),
                 ('last_probe_at', models.DateTimeField(blank=True, null=True, verbose_name='última prueba')),

@@ -168,7 +168,6 @@ class SourceInUse(models.Model):
     reason = models.CharField("motivo", max_length=20, choices=Reason.choices, default=Reason.FIRST)
     detail = models.CharField("detalle", max_length=300, blank=True, default="")
     since = models.DateTimeField("desde", null=True, blank=True)
-    left = models.CharField("fuente dejada", max_length=20, blank=True, default="")  # what a failback probe checks
     next_probe_at = models.DateTimeField("próxima prueba", null=True, blank=True)
     probe_interval_s = models.FloatField(default=0)
     last_probe_at = models.DateTimeField("última prueba", null=True, blank=True)

@@ -75,7 +75,7 @@ from cedula.selectors.queue import (
     queued_status_counts,
     status_counts,
 )
-from cedula.selectors.sources import SourceView, source_view
+from cedula.selectors.sources import SourceView, source_attempts_24h, source_view
 from cedula.selectors.worker import (
     WORKER_LAST_SEEN_KEY,
     WorkerHealth,
@@ -92,6 +92,7 @@ from cedula.selectors.working import (
 
 __all__ = [
     "SourceView",
+    "source_attempts_24h",
     "source_view",
     "InFlight",
     "NextUp",

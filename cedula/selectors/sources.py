@@ -21,12 +21,10 @@ class SourceView:
     reason_label: str
     detail: str
     since: dt.datetime | None
-    left: str  # the source the worker left (probed to move back), "" on the first
     next_probe_at: dt.datetime | None
     last_probe_at: dt.datetime | None
     last_probe_said: str
     switches: int
-    attempts_24h: dict[str, int]  # source -> attempts recorded in the last 24 h
 
     @property
     def on_first(self) -> bool:
@@ -35,17 +33,10 @@ class SourceView:
 
 def source_view(*, now: dt.datetime | None = None) -> SourceView:
     now = now or timezone.now()
-    configured = tuple(settings.REGISTRY_SOURCE_NAMES)
+    configured = tuple(settings.REGISTRY_SOURCES)
     row = SourceInUse.objects.filter(pk=SOURCE_PK).first() or SourceInUse(current=configured[0])
     # The settings name another list than the row's source: the worker moves to the first one at its next lookup.
     current = row.current if row.current in configured else configured[0]
-    by_source = dict(
-        LookupAttempt.objects.filter(started_at__gte=now - dt.timedelta(hours=24))
-        .exclude(source="")
-        .values_list("source")
-        .annotate(n=Count("id"))
-        .values_list("source", "n")
-    )
     return SourceView(
         current=current,
         configured=configured,
@@ -53,10 +44,22 @@ def source_view(*, now: dt.datetime | None = None) -> SourceView:
         reason_label=SourceInUse.Reason(row.reason).label if row.reason else "",
         detail=row.detail,
         since=row.since,
-        left=row.left if current != configured[0] else "",
         next_probe_at=row.next_probe_at if current != configured[0] else None,
         last_probe_at=row.last_probe_at,
         last_probe_said=row.last_probe_said,
         switches=row.switches,
-        attempts_24h={name: by_source.get(name, 0) for name in configured},
     )
+
+
+def source_attempts_24h(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Attempts recorded in the last 24 h per configured source (the dashboard's card; /healthz and /metrics do not
+    need the count)."""
+    now = now or timezone.now()
+    by_source = dict(
+        LookupAttempt.objects.filter(started_at__gte=now - dt.timedelta(hours=24))
+        .exclude(source="")
+        .values_list("source")
+        .annotate(n=Count("id"))
+        .values_list("source", "n")
+    )
+    return {name: by_source.get(name, 0) for name in settings.REGISTRY_SOURCES}

@@ -99,7 +99,7 @@ def _confirm(breaker: Breaker, *, cause: str, now: dt.datetime) -> None:
     breaker.probe_requested = False
 
 
-def _close(breaker: Breaker, *, answered: bool) -> None:
+def breaker_close(breaker: Breaker, *, answered: bool) -> None:
     breaker.state = Breaker.State.CLOSED
     breaker.cause = ""
     breaker.cause_since = None
@@ -164,7 +164,7 @@ def breaker_observe(breaker: Breaker, *, result: LookupResult, cedula_id: int, n
     if result.status != "error" and not breaker.confirming:
         # A lookup that was in flight when the gate opened came back with an answer: the system works.
         was = breaker.cause
-        _close(breaker, answered=True)
+        breaker_close(breaker, answered=True)
         return Observed(change="closed", cause="", gate_cause=was)
     return Observed(change=None, cause="")
 
@@ -185,7 +185,7 @@ def breaker_probe_result(
     if breaker.confirming:
         if failure is None:
             charge_from = breaker.streak_attempt_id
-            _close(breaker, answered=False)
+            breaker_close(breaker, answered=False)
             return ProbeOutcome("refuted", charge_from)
         breaker.confirming = False
         breaker.state = Breaker.State.CLOSED
@@ -197,7 +197,7 @@ def breaker_probe_result(
         # Confirmed but under the threshold: the row is handed out again and its next failure counts on.
         return ProbeOutcome("confirmed")
     if failure is None:
-        _close(breaker, answered=False)
+        breaker_close(breaker, answered=False)
         return ProbeOutcome("closed")
     changed = bool(breaker.cause) and cause != breaker.cause
     breaker.cooldown_s = min(

@@ -30,10 +30,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from cedula import alerts
+from cedula.gate_display import since_text
 from cedula.models import SOURCE_PK, THROTTLE_PK, Breaker, ErrorKind, LookupAttempt, SourceInUse, Throttle
 from cedula.registry.failures import Cause
 from cedula.registry.parser import LookupResult
 from cedula.services.gate import breaker_announce, breaker_locked
+from cedula.services.outage import breaker_close
 
 logger = structlog.get_logger(__name__)
 
@@ -49,7 +51,7 @@ class Switch:
 
 
 def source_names() -> tuple[str, ...]:
-    return tuple(settings.REGISTRY_SOURCE_NAMES)
+    return tuple(settings.REGISTRY_SOURCES)
 
 
 def _next_after(name: str) -> str | None:
@@ -74,7 +76,6 @@ def _locked(now: dt.datetime) -> tuple[SourceInUse, Switch | None]:
 def _switch(row: SourceInUse, *, to: str, reason: str, detail: str, now: dt.datetime) -> Switch:
     switch = Switch(left=row.current, to=to, reason=reason, detail=detail[:300])
     first = source_names()[0]
-    row.left = row.current if row.current != to else ""
     row.current = to
     row.reason = reason
     row.detail = detail[:300]
@@ -164,25 +165,18 @@ def source_failover_for_outage(breaker: Breaker, *, cause: str, now: dt.datetime
     target = _next_after(row.current)
     if target is None:
         return None
-    since = timezone.localtime(breaker.cause_since or now).strftime("%H:%M")
-    switch = _switch(row, to=target, reason=SourceInUse.Reason.DOWN, detail=f"no carga desde las {since}", now=now)
+    since = since_text(breaker.cause_since or now, now=now)  # "desde las 02:14", as the gate's banner says it
+    switch = _switch(row, to=target, reason=SourceInUse.Reason.DOWN, detail=f"no carga {since}", now=now)
     _close_gate(breaker)
     return switch
 
 
 def _close_gate(breaker: Breaker) -> None:
-    """The gate closed for a source that loads: a fresh start (no cooldown armed, no streak)."""
-    breaker.state = Breaker.State.CLOSED
-    breaker.cause = ""
-    breaker.cause_since = None
-    breaker.open_until = None
-    breaker.cooldown_s = 0
-    breaker.consecutive_blocks = 0
+    """The gate closed for a source that loads: a fresh start, the streak of unanswered POSTs forgotten too (they
+    were the left source's)."""
+    breaker_close(breaker, answered=True)
     breaker.consecutive_timeouts = 0
     breaker.last_timeout_cedula_id = None
-    breaker.probe_requested = False
-    breaker.confirming = False
-    breaker.streak_attempt_id = None
 
 
 def source_probe_take(now: dt.datetime | None = None) -> str | None:
@@ -218,7 +212,7 @@ def source_probe_record(*, source: str, failure: LookupResult | None) -> str:
         if failure is None:
             row.last_probe_said = "La página cargó con su formulario."
             switch = _switch(row, to=source, reason=SourceInUse.Reason.RESTORED, detail="", now=now)
-            _reopen_gate_for(now)
+            _reopen_gate_for()
         else:
             switch = None
             row.last_probe_said = (failure.message or failure.error_kind or "")[:300]
@@ -234,7 +228,7 @@ def source_probe_record(*, source: str, failure: LookupResult | None) -> str:
     return outcome
 
 
-def _reopen_gate_for(now: dt.datetime) -> None:
+def _reopen_gate_for() -> None:
     """The first source loads again: a gate held open because the later one could not be loaded closes with it."""
     breaker = breaker_locked()
     if breaker.paused or breaker.state == Breaker.State.CLOSED or breaker.cause not in (Cause.REGISTRY_DOWN, ""):

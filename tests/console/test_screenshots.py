@@ -77,7 +77,7 @@ def _demo_rows(admin_user) -> dict[str, int]:
     )  # fmt: skip
     # The census page changed an hour ago: the work is on the second source (issue 22's card and alerts row).
     SourceInUse.objects.create(
-        pk=1, current="consultacenso", reason=SourceInUse.Reason.PAGE_CHANGED, left="wsp", switches=1,
+        pk=1, current="consultacenso", reason=SourceInUse.Reason.PAGE_CHANGED, switches=1,
         detail="3 de sus últimas 5 consultas dieron una página desconocida", since=now - dt.timedelta(hours=1),
         next_probe_at=now + dt.timedelta(minutes=4), last_probe_at=now - dt.timedelta(minutes=6),
         last_probe_said="La página del registro (wsp) no tiene el formulario de consulta.",
@@ -90,7 +90,7 @@ def test_screenshots_of_every_screen_at_desk_and_phone_width(
     live_server, chromium, admin_user, user_factory, tmp_path, settings
 ):
     OUT.mkdir(parents=True, exist_ok=True)
-    settings.REGISTRY_SOURCE_NAMES = ("wsp", "consultacenso")
+    settings.REGISTRY_SOURCES = ("wsp", "consultacenso")
     ids = _demo_rows(admin_user)
     person = user_factory(cedula="1098765430", email="ana@example.com")
     CedulaInfo.objects.filter(cedula="1098765430").update(user=person)

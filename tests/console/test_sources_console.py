@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def two_sources(settings):
-    settings.REGISTRY_SOURCE_NAMES = ("wsp", "consultacenso")
+    settings.REGISTRY_SOURCES = ("wsp", "consultacenso")
     return settings
 
 
@@ -30,7 +30,6 @@ def on_backup() -> SourceInUse:
         reason=SourceInUse.Reason.PAGE_CHANGED,
         detail="3 de sus últimas 5 consultas dieron una página desconocida",
         since=now - dt.timedelta(minutes=7),
-        left="wsp",
         next_probe_at=now + dt.timedelta(minutes=3),
         last_probe_at=now - dt.timedelta(minutes=1),
         last_probe_said="La página del registro (wsp) no tiene el formulario de consulta.",
@@ -58,10 +57,10 @@ def test_the_card_says_the_backup_is_in_use_why_and_when_the_first_is_tried_agai
 
 
 def test_the_card_on_the_first_source_names_the_backup_and_one_source_says_it_has_none(admin_client, settings):
-    settings.REGISTRY_SOURCE_NAMES = ("wsp", "consultacenso")
+    settings.REGISTRY_SOURCES = ("wsp", "consultacenso")
     text = card(admin_client.get(reverse("admin:index")).content.decode())
     assert "Fuente principal" in text and "el trabajo pasa solo a: Consulta del censo (consultacenso)" in text
-    settings.REGISTRY_SOURCE_NAMES = ("wsp",)
+    settings.REGISTRY_SOURCES = ("wsp",)
     html = admin_client.get(reverse("admin:index")).content.decode()
     assert "Solo hay una fuente configurada" in card(html)
     assert "Se consulta en la fuente" not in html  # no alerts row for a switch that cannot happen

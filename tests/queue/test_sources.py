@@ -35,7 +35,7 @@ START = dt.datetime(2026, 3, 2, 7, 14, tzinfo=dt.UTC)
 
 @pytest.fixture(autouse=True)
 def two_sources(settings):
-    settings.REGISTRY_SOURCE_NAMES = ("wsp", "consultacenso")
+    settings.REGISTRY_SOURCES = ("wsp", "consultacenso")
     settings.REGISTRY_SOURCE_PROBE_S = 60
     settings.REGISTRY_BREAKER_THRESHOLD = 3
     settings.REGISTRY_BREAKER_COOLDOWN_S = 60
@@ -103,7 +103,7 @@ def test_a_page_that_changed_moves_the_work_to_the_next_source_within_a_few_look
 
 
 def test_with_one_source_a_changed_page_moves_nothing(settings):
-    settings.REGISTRY_SOURCE_NAMES = ("wsp",)
+    settings.REGISTRY_SOURCES = ("wsp",)
     queue(4)
     for _ in range(4):
         assert run_one({"wsp": CHANGED}) == "wsp"
@@ -196,7 +196,7 @@ def test_leaving_the_first_source_soon_again_grows_the_probe_interval():
 
 def test_settings_without_the_source_in_use_put_the_work_back_on_the_first(settings):
     SourceInUse.objects.create(pk=1, current="consultacenso", reason=SourceInUse.Reason.PAGE_CHANGED)
-    settings.REGISTRY_SOURCE_NAMES = ("wsp",)
+    settings.REGISTRY_SOURCES = ("wsp",)
     assert services.source_in_use() == "wsp"
     assert row().reason == SourceInUse.Reason.SETTINGS
 
@@ -207,7 +207,7 @@ def test_the_console_reads_the_source_in_use_and_why():
         run_one({"wsp": CHANGED})
     view = selectors.source_view()
     assert (view.current, view.on_first, view.reason) == ("consultacenso", False, "page_changed")
-    assert view.attempts_24h == {"wsp": 3, "consultacenso": 0}
-    assert view.next_probe_at is not None and view.left == "wsp"
+    assert selectors.source_attempts_24h() == {"wsp": 3, "consultacenso": 0}
+    assert view.next_probe_at is not None and view.configured[0] == "wsp"
     health = selectors.system_health(silent_after_s=60).public_dict()
     assert health["source"] == {"in_use": "consultacenso", "first": False, "reason": "page_changed"}

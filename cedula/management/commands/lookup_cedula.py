@@ -66,7 +66,7 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         config = BrowserConfig.from_settings(registry_url=registry_url, prewarm=False)
-        report = asyncio.run(_lookup_once(config, digits, source or settings.REGISTRY_SOURCE_NAMES[0]))
+        report = asyncio.run(_lookup_once(config, digits, source or settings.REGISTRY_SOURCES[0]))
         data = report_as_dict(digits, report)
         if json:
             self.stdout.write(_json_line(data))
